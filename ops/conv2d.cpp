@@ -1,0 +1,147 @@
+#include "ops/conv2d.hpp"
+
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "ops/matmul.hpp"
+#include "ops/parallel.hpp"
+#include "ops/scratch.hpp"
+#include "ops/simd/kernel_table.hpp"
+
+namespace ww::ops {
+namespace {
+
+std::size_t column_rows(const Conv2dShape& s) { return s.in_channels * s.kernel_h * s.kernel_w; }
+std::size_t pixels(const Conv2dShape& s) { return s.out_height * s.out_width; }
+
+// The image itself is the column matrix when the kernel is 1x1 without padding.
+bool direct_columns(const Conv2dShape& s) {
+  return s.kernel_h == 1 && s.kernel_w == 1 && s.pad_top == 0 && s.pad_left == 0;
+}
+
+// Calls row(column_row, channel, out_y, in_y, in_x_begin, out_x_begin, length) for every stretch of a
+// column-matrix row that reads the image; everything else in the column matrix is padding (zero).
+template <class Row>
+void each_column_stretch(const Conv2dShape& s, Row&& row) {
+  for (std::size_t c = 0; c < s.in_channels; ++c)
+    for (std::size_t ky = 0; ky < s.kernel_h; ++ky)
+      for (std::size_t kx = 0; kx < s.kernel_w; ++kx) {
+        const std::size_t r = (c * s.kernel_h + ky) * s.kernel_w + kx;
+        // Output x covers input x = ox + kx - pad_left, inside [0, width).
+        const std::size_t ox_begin = s.pad_left > kx ? s.pad_left - kx : 0;
+        const std::size_t ox_end_raw = s.width + s.pad_left - kx;
+        const std::size_t ox_end = ox_end_raw < s.out_width ? ox_end_raw : s.out_width;
+        for (std::size_t oy = 0; oy < s.out_height; ++oy) {
+          const std::ptrdiff_t iy = static_cast<std::ptrdiff_t>(oy + ky) - static_cast<std::ptrdiff_t>(s.pad_top);
+          if (iy < 0 || iy >= static_cast<std::ptrdiff_t>(s.height) || ox_begin >= ox_end) continue;
+          row(r, c, oy, static_cast<std::size_t>(iy), ox_begin + kx - s.pad_left, ox_begin, ox_end - ox_begin);
+        }
+      }
+}
+
+// cols[r, oy*out_width + ox] for one image.
+void im2col(const float* image, float* cols, const Conv2dShape& s) {
+  const std::size_t P = pixels(s);
+  const bool padded = s.out_height + s.kernel_h - 1 > s.height || s.out_width + s.kernel_w - 1 > s.width;
+  if (padded) {
+    std::memset(cols, 0, column_rows(s) * P * sizeof(float));
+  }
+  each_column_stretch(s, [&](std::size_t r, std::size_t c, std::size_t oy, std::size_t iy,
+                             std::size_t ix, std::size_t ox, std::size_t len) {
+    std::memcpy(cols + r * P + oy * s.out_width + ox,
+                image + (c * s.height + iy) * s.width + ix, len * sizeof(float));
+  });
+}
+
+// image += the column matrix folded back (the adjoint of im2col).
+void col2im_add(const float* cols, float* image, const Conv2dShape& s) {
+  const auto& k = simd::kernels();
+  const std::size_t P = pixels(s);
+  each_column_stretch(s, [&](std::size_t r, std::size_t c, std::size_t oy, std::size_t iy,
+                             std::size_t ix, std::size_t ox, std::size_t len) {
+    k.axpy(len, 1.f, cols + r * P + oy * s.out_width + ox, image + (c * s.height + iy) * s.width + ix);
+  });
+}
+
+const float* columns_of(const float* image, const Conv2dShape& s) {
+  if (direct_columns(s)) return image;
+  float* cols = scratch(ScratchSlot::columns, column_rows(s) * pixels(s));
+  im2col(image, cols, s);
+  return cols;
+}
+
+}  // namespace
+
+Conv2dShape conv2d_shape(std::size_t batch, std::size_t in_channels, std::size_t height,
+                         std::size_t width, std::size_t out_channels, std::size_t kernel_h,
+                         std::size_t kernel_w, Padding padding) {
+  if (batch == 0 || in_channels == 0 || height == 0 || width == 0 || out_channels == 0 ||
+      kernel_h == 0 || kernel_w == 0) {
+    throw std::invalid_argument("conv2d: every size must be positive");
+  }
+  Conv2dShape s{batch, in_channels, height, width, out_channels, kernel_h, kernel_w, 0, 0, height, width};
+  if (padding == Padding::same) {
+    s.pad_top = (kernel_h - 1) / 2;
+    s.pad_left = (kernel_w - 1) / 2;
+    return s;
+  }
+  if (kernel_h > height || kernel_w > width) {
+    throw std::invalid_argument("conv2d: kernel " + std::to_string(kernel_h) + "x" +
+                                std::to_string(kernel_w) + " is larger than the input " +
+                                std::to_string(height) + "x" + std::to_string(width) +
+                                " of a 'valid' convolution");
+  }
+  s.out_height = height - kernel_h + 1;
+  s.out_width = width - kernel_w + 1;
+  return s;
+}
+
+void conv2d_forward(const float* x, const float* w, float* y, const Conv2dShape& s) {
+  const std::size_t image_size = s.in_channels * s.height * s.width;
+  const std::size_t P = pixels(s), R = column_rows(s);
+  parallel_for(s.batch, 1, [&](std::size_t, std::size_t b, std::size_t) {
+    const float* cols = columns_of(x + b * image_size, s);
+    gemm_serial(false, false, s.out_channels, P, R, 1.f, w, R, cols, P, 0.f,
+                y + b * s.out_channels * P, P);
+  });
+}
+
+void conv2d_backward(const float* x, const float* w, const float* dy, float* dx, float* dw,
+                     const Conv2dShape& s) {
+  const std::size_t image_size = s.in_channels * s.height * s.width;
+  const std::size_t P = pixels(s), R = column_rows(s);
+  const std::size_t weight_size = s.out_channels * R;
+  // At most 16 chunks of images, fixed by the batch size alone, each with its own weight
+  // gradient, summed in chunk order: identical results for any thread count.
+  const std::size_t grain = (s.batch + 15) / 16;
+  const std::size_t chunks = chunk_count(s.batch, grain);
+  std::vector<float> weight_partials(dw != nullptr ? chunks * weight_size : 0, 0.f);
+  parallel_for(s.batch, grain, [&](std::size_t chunk, std::size_t begin, std::size_t end) {
+    for (std::size_t b = begin; b < end; ++b) {
+      const float* dy_b = dy + b * s.out_channels * P;
+      if (dw != nullptr) {
+        const float* cols = columns_of(x + b * image_size, s);
+        gemm_serial(false, true, s.out_channels, R, P, 1.f, dy_b, P, cols, P, 1.f,
+                    weight_partials.data() + chunk * weight_size, R);
+      }
+      if (dx != nullptr) {
+        if (direct_columns(s)) {
+          gemm_serial(true, false, R, P, s.out_channels, 1.f, w, R, dy_b, P, 1.f, dx + b * image_size, P);
+        } else {
+          float* column_grad = scratch(ScratchSlot::column_grad, R * P);
+          gemm_serial(true, false, R, P, s.out_channels, 1.f, w, R, dy_b, P, 0.f, column_grad, P);
+          col2im_add(column_grad, dx + b * image_size, s);
+        }
+      }
+    }
+  });
+  if (dw == nullptr) return;
+  const auto& k = simd::kernels();
+  for (std::size_t chunk = 0; chunk < chunks; ++chunk) {
+    k.axpy(weight_size, 1.f, weight_partials.data() + chunk * weight_size, dw);
+  }
+}
+
+}  // namespace ww::ops

@@ -1,0 +1,100 @@
+#include "ops/matmul.hpp"
+
+#include "ops/parallel.hpp"
+#include "ops/scratch.hpp"
+#include "ops/simd/kernel_table.hpp"
+
+namespace ww::ops {
+namespace {
+
+// Blocks of C computed by one task each; multiples of every micro-kernel tile.
+constexpr std::size_t block_rows = 96;
+constexpr std::size_t block_cols = 512;
+
+struct GemmArgs {
+  bool transpose_a, transpose_b;
+  std::size_t m, n, k;
+  float alpha;
+  const float* a;
+  std::size_t lda, a_stride;  // a_stride: distance between batch entries
+  const float* b;
+  std::size_t ldb, b_stride;
+  float beta;
+  float* c;
+  std::size_t ldc, c_stride;
+};
+
+// Runs `batch` products, each cut into blocks of C, as one parallel loop.
+void batched_gemm(std::size_t batch, const GemmArgs& g) {
+  if (g.m == 0 || g.n == 0) return;
+  const std::size_t row_blocks = (g.m + block_rows - 1) / block_rows;
+  const std::size_t col_blocks = (g.n + block_cols - 1) / block_cols;
+  const std::size_t per_matrix = row_blocks * col_blocks;
+  parallel_for(batch * per_matrix, 1, [&](std::size_t, std::size_t task, std::size_t) {
+    const std::size_t entry = task / per_matrix;
+    const std::size_t i0 = (task % per_matrix) / col_blocks * block_rows;
+    const std::size_t j0 = (task % per_matrix) % col_blocks * block_cols;
+    const std::size_t rows = g.m - i0 < block_rows ? g.m - i0 : block_rows;
+    const std::size_t cols = g.n - j0 < block_cols ? g.n - j0 : block_cols;
+    const float* a = g.a + entry * g.a_stride + (g.transpose_a ? i0 : i0 * g.lda);
+    const float* b = g.b + entry * g.b_stride + (g.transpose_b ? j0 * g.ldb : j0);
+    float* c = g.c + entry * g.c_stride + i0 * g.ldc + j0;
+    gemm_serial(g.transpose_a, g.transpose_b, rows, cols, g.k, g.alpha, a, g.lda, b, g.ldb, g.beta,
+                c, g.ldc);
+  });
+}
+
+}  // namespace
+
+void gemm_serial(bool transpose_a, bool transpose_b, std::size_t m, std::size_t n, std::size_t k,
+                 float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb,
+                 float beta, float* c, std::size_t ldc) {
+  const auto& kernels = simd::kernels();
+  kernels.gemm(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+               scratch(ScratchSlot::gemm_pack_a, kernels.gemm_pack_a_floats),
+               scratch(ScratchSlot::gemm_pack_b, kernels.gemm_pack_b_floats));
+}
+
+void gemm(bool transpose_a, bool transpose_b, std::size_t m, std::size_t n, std::size_t k,
+          float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb, float beta,
+          float* c, std::size_t ldc) {
+  batched_gemm(1, {transpose_a, transpose_b, m, n, k, alpha, a, lda, 0, b, ldb, 0, beta, c, ldc, 0});
+}
+
+void matmul_forward(const float* a, const float* b, float* c, const MatmulShape& s) {
+  const std::size_t lda = s.transpose_a ? s.m : s.k;
+  const std::size_t ldb = s.transpose_b ? s.k : s.n;
+  batched_gemm(s.batch, {s.transpose_a, s.transpose_b, s.m, s.n, s.k, 1.f, a, lda, s.m * s.k, b, ldb,
+                         s.k * s.n, 0.f, c, s.n, s.m * s.n});
+}
+
+void matmul_backward(const float* a, const float* b, const float* dc, float* da, float* db,
+                     const MatmulShape& s) {
+  const std::size_t lda = s.transpose_a ? s.m : s.k;
+  const std::size_t ldb = s.transpose_b ? s.k : s.n;
+  const std::size_t a_size = s.m * s.k, b_size = s.k * s.n, c_size = s.m * s.n;
+  if (da != nullptr) {
+    if (!s.transpose_a) {
+      // dA[m,k] += dC[m,n] op(B)^T.
+      batched_gemm(s.batch, {false, !s.transpose_b, s.m, s.k, s.n, 1.f, dc, s.n, c_size, b, ldb,
+                             b_size, 1.f, da, s.k, a_size});
+    } else {
+      // dA[k,m] += op(B)[k,n] dC^T.
+      batched_gemm(s.batch, {s.transpose_b, true, s.k, s.m, s.n, 1.f, b, ldb, b_size, dc, s.n,
+                             c_size, 1.f, da, s.m, a_size});
+    }
+  }
+  if (db != nullptr) {
+    if (!s.transpose_b) {
+      // dB[k,n] += op(A)^T dC.
+      batched_gemm(s.batch, {!s.transpose_a, false, s.k, s.n, s.m, 1.f, a, lda, a_size, dc, s.n,
+                             c_size, 1.f, db, s.n, b_size});
+    } else {
+      // dB[n,k] += dC^T op(A).
+      batched_gemm(s.batch, {true, s.transpose_a, s.n, s.k, s.m, 1.f, dc, s.n, c_size, a, lda,
+                             a_size, 1.f, db, s.k, b_size});
+    }
+  }
+}
+
+}  // namespace ww::ops

@@ -1,0 +1,63 @@
+#pragma once
+// Loads and stores of a possibly partial batch. Partial batches go through a padded stack
+// buffer (memcpy), never through std:: helpers: this header is compiled once per instruction
+// set and everything in it must have internal linkage so the linker cannot mix the copies.
+#include <xsimd/xsimd.hpp>
+
+#include <cstddef>
+#include <cstring>
+
+namespace ww::ops::simd {
+namespace {
+
+template <class A>
+using Batch = xsimd::batch<float, A>;
+
+template <class A>
+constexpr std::size_t width = Batch<A>::size;
+
+// Loads `count` <= width floats; the lanes past `count` hold `fill`.
+template <class A>
+inline Batch<A> load(const float* p, std::size_t count, float fill = 0.f) {
+  if (count == width<A>) return Batch<A>::load_unaligned(p);
+  alignas(64) float padded[width<A>];
+  for (std::size_t i = 0; i < width<A>; ++i) padded[i] = fill;
+  std::memcpy(padded, p, count * sizeof(float));
+  return Batch<A>::load_aligned(padded);
+}
+
+template <class A>
+inline void store(float* p, const Batch<A>& v, std::size_t count) {
+  if (count == width<A>) {
+    v.store_unaligned(p);
+    return;
+  }
+  alignas(64) float padded[width<A>];
+  v.store_aligned(padded);
+  std::memcpy(p, padded, count * sizeof(float));
+}
+
+// Calls body(i, count) over [0, n) in steps of one batch; the last step may be partial.
+template <class A, class Body>
+inline void each_batch(std::size_t n, Body&& body) {
+  std::size_t i = 0;
+  for (; i + width<A> <= n; i += width<A>) body(i, width<A>);
+  if (i < n) body(i, n - i);
+}
+
+// Sum of a long run in double: float lanes accumulate blocks of 1024 values.
+template <class A, class Term>
+inline double sum_in_blocks(std::size_t n, Term&& term) {
+  double total = 0.0;
+  constexpr std::size_t block = 1024;
+  for (std::size_t start = 0; start < n; start += block) {
+    const std::size_t len = n - start < block ? n - start : block;
+    Batch<A> acc(0.f);
+    each_batch<A>(len, [&](std::size_t i, std::size_t count) { acc += term(start + i, count); });
+    total += static_cast<double>(xsimd::hadd(acc));
+  }
+  return total;
+}
+
+}  // namespace
+}  // namespace ww::ops::simd

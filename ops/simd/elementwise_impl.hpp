@@ -1,0 +1,212 @@
+#pragma once
+// Unary and broadcasting binary kernels, per instruction set (see kernel_table.hpp).
+#include "ops/simd/batch_io.hpp"
+#include "ops/simd/kernel_table.hpp"
+
+namespace ww::ops::simd {
+namespace {
+
+template <class A, class F>
+inline void map_unary(const float* x, float* y, size_t n, F f) {
+  // Tails are padded with 1 so log, sqrt and division stay finite in unused lanes.
+  each_batch<A>(n, [&](size_t i, size_t count) { store<A>(y + i, f(load<A>(x + i, count, 1.f)), count); });
+}
+
+template <class A>
+Batch<A> stable_sigmoid(const Batch<A>& x) {
+  const Batch<A> e = xsimd::exp(-xsimd::abs(x));
+  const Batch<A> one(1.f);
+  return xsimd::select(x >= Batch<A>(0.f), one / (one + e), e / (one + e));
+}
+
+template <class A>
+void unary_forward(UnaryOp op, const float* x, float* y, size_t n, float alpha) {
+  using B = Batch<A>;
+  const B zero(0.f), alpha_b(alpha);
+  switch (op) {
+    case UnaryOp::neg: return map_unary<A>(x, y, n, [](B v) { return -v; });
+    case UnaryOp::exp: return map_unary<A>(x, y, n, [](B v) { return xsimd::exp(v); });
+    case UnaryOp::log: return map_unary<A>(x, y, n, [](B v) { return xsimd::log(v); });
+    case UnaryOp::abs: return map_unary<A>(x, y, n, [](B v) { return xsimd::abs(v); });
+    case UnaryOp::sqrt: return map_unary<A>(x, y, n, [](B v) { return xsimd::sqrt(v); });
+    case UnaryOp::square: return map_unary<A>(x, y, n, [](B v) { return v * v; });
+    case UnaryOp::relu: return map_unary<A>(x, y, n, [&](B v) { return xsimd::max(v, zero); });
+    case UnaryOp::elu:
+      return map_unary<A>(x, y, n, [&](B v) {
+        return xsimd::select(v > zero, v, alpha_b * xsimd::expm1(xsimd::min(v, zero)));
+      });
+    case UnaryOp::softplus:
+      // max(x, 0) + log(1 + e^-|x|): no overflow for large |x|.
+      return map_unary<A>(x, y, n, [&](B v) {
+        return xsimd::max(v, zero) + xsimd::log1p(xsimd::exp(-xsimd::abs(v)));
+      });
+    case UnaryOp::sigmoid: return map_unary<A>(x, y, n, [](B v) { return stable_sigmoid<A>(v); });
+  }
+}
+
+template <class A, class F>
+inline void map_backward(const float* x, const float* y, const float* dy, float* dx, size_t n, F f) {
+  each_batch<A>(n, [&](size_t i, size_t count) {
+    const Batch<A> grad = f(load<A>(x + i, count, 1.f), load<A>(y + i, count, 1.f), load<A>(dy + i, count));
+    store<A>(dx + i, load<A>(dx + i, count) + grad, count);
+  });
+}
+
+template <class A>
+void unary_backward(UnaryOp op, const float* x, const float* y, const float* dy, float* dx,
+                    size_t n, float alpha) {
+  using B = Batch<A>;
+  const B zero(0.f), one(1.f), half(0.5f), two(2.f), alpha_b(alpha);
+  switch (op) {
+    case UnaryOp::neg: return map_backward<A>(x, y, dy, dx, n, [](B, B, B g) { return -g; });
+    case UnaryOp::exp: return map_backward<A>(x, y, dy, dx, n, [](B, B out, B g) { return g * out; });
+    case UnaryOp::log: return map_backward<A>(x, y, dy, dx, n, [](B in, B, B g) { return g / in; });
+    case UnaryOp::abs:
+      // Zero gradient at 0, as PyTorch.
+      return map_backward<A>(x, y, dy, dx, n, [&](B in, B, B g) {
+        return xsimd::select(in > zero, g, xsimd::select(in < zero, -g, zero));
+      });
+    case UnaryOp::sqrt:
+      return map_backward<A>(x, y, dy, dx, n, [&](B, B out, B g) { return half * g / out; });
+    case UnaryOp::square:
+      return map_backward<A>(x, y, dy, dx, n, [&](B in, B, B g) { return two * in * g; });
+    case UnaryOp::relu:
+      return map_backward<A>(x, y, dy, dx, n, [&](B in, B, B g) { return xsimd::select(in > zero, g, zero); });
+    case UnaryOp::elu:
+      // For x <= 0, d/dx alpha (e^x - 1) = y + alpha.
+      return map_backward<A>(x, y, dy, dx, n, [&](B in, B out, B g) {
+        return xsimd::select(in > zero, g, g * (out + alpha_b));
+      });
+    case UnaryOp::softplus:
+      return map_backward<A>(x, y, dy, dx, n, [](B in, B, B g) { return g * stable_sigmoid<A>(in); });
+    case UnaryOp::sigmoid:
+      return map_backward<A>(x, y, dy, dx, n, [&](B, B out, B g) { return g * out * (one - out); });
+  }
+}
+
+template <class A>
+inline Batch<A> apply_binary(BinaryOp op, const Batch<A>& a, const Batch<A>& b) {
+  switch (op) {
+    case BinaryOp::add: return a + b;
+    case BinaryOp::sub: return a - b;
+    case BinaryOp::mul: return a * b;
+    case BinaryOp::div: return a / b;
+  }
+  return a;
+}
+
+// Calls row(a_offset, b_batch_source...) over the [outer, mid, inner] block: when inner == 1
+// the b values vary along the row (vector b), otherwise one b value covers a row of `inner`.
+template <class A, class RowVector, class RowScalar>
+inline void each_row(size_t outer, size_t mid, size_t inner, RowVector&& vector_row, RowScalar&& scalar_row) {
+  for (size_t o = 0; o < outer; ++o) {
+    if (inner == 1) {
+      vector_row(o * mid);
+    } else {
+      for (size_t m = 0; m < mid; ++m) scalar_row((o * mid + m) * inner, m);
+    }
+  }
+}
+
+template <class A>
+void binary_forward(BinaryOp op, const float* a, const float* b, float* y, size_t outer, size_t mid,
+                    size_t inner) {
+  each_row<A>(
+      outer, mid, inner,
+      [&](size_t base) {
+        each_batch<A>(mid, [&](size_t i, size_t count) {
+          store<A>(y + base + i,
+                   apply_binary<A>(op, load<A>(a + base + i, count), load<A>(b + i, count, 1.f)), count);
+        });
+      },
+      [&](size_t base, size_t m) {
+        const Batch<A> bm(b[m]);
+        each_batch<A>(inner, [&](size_t i, size_t count) {
+          store<A>(y + base + i, apply_binary<A>(op, load<A>(a + base + i, count), bm), count);
+        });
+      });
+}
+
+// d(a op b)/da * dy.
+template <class A>
+inline Batch<A> grad_a(BinaryOp op, const Batch<A>& b, const Batch<A>& dy) {
+  switch (op) {
+    case BinaryOp::add:
+    case BinaryOp::sub: return dy;
+    case BinaryOp::mul: return dy * b;
+    case BinaryOp::div: return dy / b;
+  }
+  return dy;
+}
+
+// d(a op b)/db * dy.
+template <class A>
+inline Batch<A> grad_b(BinaryOp op, const Batch<A>& a, const Batch<A>& b, const Batch<A>& dy) {
+  switch (op) {
+    case BinaryOp::add: return dy;
+    case BinaryOp::sub: return -dy;
+    case BinaryOp::mul: return dy * a;
+    case BinaryOp::div: return -dy * a / (b * b);
+  }
+  return dy;
+}
+
+template <class A>
+void binary_backward_a(BinaryOp op, const float* b, const float* dy, float* da, size_t outer,
+                       size_t mid, size_t inner) {
+  each_row<A>(
+      outer, mid, inner,
+      [&](size_t base) {
+        each_batch<A>(mid, [&](size_t i, size_t count) {
+          const Batch<A> g = grad_a<A>(op, load<A>(b + i, count, 1.f), load<A>(dy + base + i, count));
+          store<A>(da + base + i, load<A>(da + base + i, count) + g, count);
+        });
+      },
+      [&](size_t base, size_t m) {
+        const Batch<A> bm(b[m]);
+        each_batch<A>(inner, [&](size_t i, size_t count) {
+          const Batch<A> g = grad_a<A>(op, bm, load<A>(dy + base + i, count));
+          store<A>(da + base + i, load<A>(da + base + i, count) + g, count);
+        });
+      });
+}
+
+template <class A>
+void binary_backward_b(BinaryOp op, const float* a, const float* b, const float* dy, float* db,
+                       size_t outer, size_t mid, size_t inner) {
+  each_row<A>(
+      outer, mid, inner,
+      [&](size_t base) {
+        each_batch<A>(mid, [&](size_t i, size_t count) {
+          // Unused lanes: dy = 0 makes every gradient term 0.
+          const Batch<A> g = grad_b<A>(op, load<A>(a + base + i, count), load<A>(b + i, count, 1.f),
+                                       load<A>(dy + base + i, count));
+          store<A>(db + i, load<A>(db + i, count) + g, count);
+        });
+      },
+      [&](size_t base, size_t m) {
+        const Batch<A> bm(b[m]);
+        const double total = sum_in_blocks<A>(inner, [&](size_t i, size_t count) {
+          return grad_b<A>(op, load<A>(a + base + i, count), bm, load<A>(dy + base + i, count));
+        });
+        db[m] += static_cast<float>(total);
+      });
+}
+
+template <class A>
+void axpy(size_t n, float alpha, const float* x, float* y) {
+  const Batch<A> alpha_b(alpha);
+  each_batch<A>(n, [&](size_t i, size_t count) {
+    store<A>(y + i, xsimd::fma(alpha_b, load<A>(x + i, count), load<A>(y + i, count)), count);
+  });
+}
+
+template <class A>
+float dot(const float* x, const float* y, size_t n) {
+  Batch<A> acc(0.f);
+  each_batch<A>(n, [&](size_t i, size_t count) { acc = xsimd::fma(load<A>(x + i, count), load<A>(y + i, count), acc); });
+  return xsimd::hadd(acc);
+}
+
+}  // namespace
+}  // namespace ww::ops::simd

@@ -1,0 +1,92 @@
+#pragma once
+// The serial, vectorised inner kernels of ops/, one table per instruction set.
+//
+// Each instruction set has its own small source file (arch_<isa>.cpp) compiled with that set's
+// flags; all of them instantiate the same templates from *_impl.hpp. The public functions of
+// ops/ validate arguments, split work with parallel_for and call the current table on chunks.
+// Pointers are raw float arrays, row-major; nothing here allocates. "+=" means the kernel
+// accumulates into its output.
+#include <cstddef>
+
+namespace ww::ops::simd {
+
+using std::size_t;
+
+enum class UnaryOp : int { neg, exp, log, abs, sqrt, square, relu, elu, softplus, sigmoid };
+enum class BinaryOp : int { add, sub, mul, div };
+
+struct KernelTable {
+  const char* name;
+
+  // y[i] = f(x[i]) for i < n; `alpha` is ELU's alpha (ignored by the others).
+  void (*unary_forward)(UnaryOp op, const float* x, float* y, size_t n, float alpha);
+  // dx[i] += dy[i] * f'(x[i]); y holds f(x).
+  void (*unary_backward)(UnaryOp op, const float* x, const float* y, const float* dy, float* dx,
+                         size_t n, float alpha);
+
+  // On a block viewed as [outer, mid, inner] with b holding `mid` values:
+  // y[o,m,i] = a[o,m,i] (op) b[m].
+  void (*binary_forward)(BinaryOp op, const float* a, const float* b, float* y, size_t outer,
+                         size_t mid, size_t inner);
+  // da[o,m,i] += dy[o,m,i] * d(a op b)/da.
+  void (*binary_backward_a)(BinaryOp op, const float* b, const float* dy, float* da, size_t outer,
+                            size_t mid, size_t inner);
+  // db[m] += sum over o, i of dy[o,m,i] * d(a op b)/db.
+  void (*binary_backward_b)(BinaryOp op, const float* a, const float* b, const float* dy,
+                            float* db, size_t outer, size_t mid, size_t inner);
+
+  // x viewed as [outer, n, inner_stride], y as [outer, inner_stride]; only the first `inner`
+  // columns are touched. y[o,i] = scale * sum_m x[o,m,i].
+  void (*sum_axis_forward)(const float* x, float* y, size_t outer, size_t n, size_t inner,
+                           size_t inner_stride, float scale);
+  // dx[o,m,i] += scale * dy[o,i].
+  void (*sum_axis_backward)(const float* dy, float* dx, size_t outer, size_t n, size_t inner,
+                            size_t inner_stride, float scale);
+
+  // y[i] += alpha * x[i].
+  void (*axpy)(size_t n, float alpha, const float* x, float* y);
+  // sum_i x[i] * y[i].
+  float (*dot)(const float* x, const float* y, size_t n);
+
+  // Rows x[r*stride + i], r < rows, i < len (one channel of an NCHW tensor: rows = batch,
+  // len = H*W, stride = C*H*W). Sums come back in double.
+  double (*strided_sum)(const float* x, size_t rows, size_t len, size_t stride);
+  double (*strided_sum_sqdev)(const float* x, size_t rows, size_t len, size_t stride, float mean);
+  void (*strided_sum_and_dot)(const float* dy, const float* x, size_t rows, size_t len,
+                              size_t stride, double* sum_dy, double* sum_dy_x);
+  // y = a * x + c.
+  void (*strided_affine)(const float* x, float* y, size_t rows, size_t len, size_t stride, float a,
+                         float c);
+  // dx += k1 * dy + k2 * x + k3.
+  void (*strided_affine_backward)(const float* dy, const float* x, float* dx, size_t rows,
+                                  size_t len, size_t stride, float k1, float k2, float k3);
+
+  // Serial GEMM: C[M,N] = beta * C + alpha * op(A) op(B), op = transpose when the flag is set;
+  // lda/ldb/ldc are the row lengths of A, B, C as stored. pack_a/pack_b need
+  // gemm_pack_a_floats/gemm_pack_b_floats floats, 64-byte aligned. beta = 0 ignores C's contents.
+  void (*gemm)(bool transpose_a, bool transpose_b, size_t M, size_t N, size_t K, float alpha,
+               const float* A, size_t lda, const float* B, size_t ldb, float beta, float* C,
+               size_t ldc, float* pack_a, float* pack_b);
+  size_t gemm_pack_a_floats;
+  size_t gemm_pack_b_floats;
+
+  // sum_i (p[i] - t[i])^2.
+  double (*squared_error_sum)(const float* p, const float* t, size_t n);
+  // dp[i] += scale * (p[i] - t[i]).
+  void (*squared_error_backward)(const float* p, const float* t, float* dp, size_t n, float scale);
+  // sum_i r[i] - y[i] * log(r[i] + eps).
+  double (*poisson_sum)(const float* r, const float* y, size_t n, float eps);
+  // dr[i] += scale * (1 - y[i] / (r[i] + eps)).
+  void (*poisson_backward)(const float* r, const float* y, float* dr, size_t n, float eps,
+                           float scale);
+};
+
+// One factory per instruction set, each defined in its own arch_<isa>.cpp.
+KernelTable kernel_table_sse2();
+KernelTable kernel_table_avx2();
+KernelTable kernel_table_avx512();
+
+// The table of the current instruction set (ops/isa.hpp).
+const KernelTable& kernels();
+
+}  // namespace ww::ops::simd

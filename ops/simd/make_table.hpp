@@ -1,0 +1,40 @@
+#pragma once
+// Fills a KernelTable with the instantiations for one instruction set. Included only by the
+// arch_<isa>.cpp files.
+#include "ops/simd/elementwise_impl.hpp"
+#include "ops/simd/gemm_impl.hpp"
+#include "ops/simd/reduce_impl.hpp"
+
+namespace ww::ops::simd {
+namespace {
+
+template <class A>
+KernelTable make_table(const char* name) {
+  KernelTable t{};
+  t.name = name;
+  t.unary_forward = &unary_forward<A>;
+  t.unary_backward = &unary_backward<A>;
+  t.binary_forward = &binary_forward<A>;
+  t.binary_backward_a = &binary_backward_a<A>;
+  t.binary_backward_b = &binary_backward_b<A>;
+  t.sum_axis_forward = &sum_axis_forward<A>;
+  t.sum_axis_backward = &sum_axis_backward<A>;
+  t.axpy = &axpy<A>;
+  t.dot = &dot<A>;
+  t.strided_sum = &strided_sum<A>;
+  t.strided_sum_sqdev = &strided_sum_sqdev<A>;
+  t.strided_sum_and_dot = &strided_sum_and_dot<A>;
+  t.strided_affine = &strided_affine<A>;
+  t.strided_affine_backward = &strided_affine_backward<A>;
+  t.gemm = &gemm<A>;
+  t.gemm_pack_a_floats = GemmShape<A>::pack_a_floats;
+  t.gemm_pack_b_floats = GemmShape<A>::pack_b_floats;
+  t.squared_error_sum = &squared_error_sum<A>;
+  t.squared_error_backward = &squared_error_backward<A>;
+  t.poisson_sum = &poisson_sum<A>;
+  t.poisson_backward = &poisson_backward<A>;
+  return t;
+}
+
+}  // namespace
+}  // namespace ww::ops::simd

@@ -1,0 +1,150 @@
+#pragma once
+// Axis sums, per-channel (strided) statistics for batch normalisation, and loss sums.
+#include "ops/simd/batch_io.hpp"
+#include "ops/simd/kernel_table.hpp"
+
+namespace ww::ops::simd {
+namespace {
+
+template <class A>
+void sum_axis_forward(const float* x, float* y, size_t outer, size_t n, size_t inner,
+                      size_t inner_stride, float scale) {
+  const Batch<A> scale_b(scale);
+  for (size_t o = 0; o < outer; ++o) {
+    const float* xo = x + o * n * inner_stride;
+    float* yo = y + o * inner_stride;
+    if (inner_stride == 1) {
+      yo[0] = static_cast<float>(scale * sum_in_blocks<A>(n, [&](size_t i, size_t count) { return load<A>(xo + i, count); }));
+      continue;
+    }
+    // Columns in registers, rows streamed: each x element is read once.
+    each_batch<A>(inner, [&](size_t i, size_t count) {
+      Batch<A> acc(0.f);
+      for (size_t m = 0; m < n; ++m) acc += load<A>(xo + m * inner_stride + i, count);
+      store<A>(yo + i, acc * scale_b, count);
+    });
+  }
+}
+
+template <class A>
+void sum_axis_backward(const float* dy, float* dx, size_t outer, size_t n, size_t inner,
+                       size_t inner_stride, float scale) {
+  const Batch<A> scale_b(scale);
+  for (size_t o = 0; o < outer; ++o) {
+    const float* dyo = dy + o * inner_stride;
+    float* dxo = dx + o * n * inner_stride;
+    each_batch<A>(inner, [&](size_t i, size_t count) {
+      const Batch<A> g = load<A>(dyo + i, count) * scale_b;
+      for (size_t m = 0; m < n; ++m) {
+        float* p = dxo + m * inner_stride + i;
+        store<A>(p, load<A>(p, count) + g, count);
+      }
+    });
+  }
+}
+
+template <class A>
+double strided_sum(const float* x, size_t rows, size_t len, size_t stride) {
+  double total = 0.0;
+  for (size_t r = 0; r < rows; ++r) {
+    const float* row = x + r * stride;
+    total += sum_in_blocks<A>(len, [&](size_t i, size_t count) { return load<A>(row + i, count); });
+  }
+  return total;
+}
+
+template <class A>
+double strided_sum_sqdev(const float* x, size_t rows, size_t len, size_t stride, float mean) {
+  const Batch<A> mean_b(mean);
+  double total = 0.0;
+  for (size_t r = 0; r < rows; ++r) {
+    const float* row = x + r * stride;
+    total += sum_in_blocks<A>(len, [&](size_t i, size_t count) {
+      // Padded lanes load `mean` so they contribute 0.
+      const Batch<A> d = load<A>(row + i, count, mean) - mean_b;
+      return d * d;
+    });
+  }
+  return total;
+}
+
+template <class A>
+void strided_sum_and_dot(const float* dy, const float* x, size_t rows, size_t len, size_t stride,
+                         double* sum_dy, double* sum_dy_x) {
+  double total = 0.0, total_dot = 0.0;
+  for (size_t r = 0; r < rows; ++r) {
+    const float* dy_row = dy + r * stride;
+    const float* x_row = x + r * stride;
+    total += sum_in_blocks<A>(len, [&](size_t i, size_t count) { return load<A>(dy_row + i, count); });
+    total_dot += sum_in_blocks<A>(len, [&](size_t i, size_t count) {
+      return load<A>(dy_row + i, count) * load<A>(x_row + i, count);
+    });
+  }
+  *sum_dy = total;
+  *sum_dy_x = total_dot;
+}
+
+template <class A>
+void strided_affine(const float* x, float* y, size_t rows, size_t len, size_t stride, float a, float c) {
+  const Batch<A> a_b(a), c_b(c);
+  for (size_t r = 0; r < rows; ++r) {
+    const float* x_row = x + r * stride;
+    float* y_row = y + r * stride;
+    each_batch<A>(len, [&](size_t i, size_t count) {
+      store<A>(y_row + i, xsimd::fma(load<A>(x_row + i, count), a_b, c_b), count);
+    });
+  }
+}
+
+template <class A>
+void strided_affine_backward(const float* dy, const float* x, float* dx, size_t rows, size_t len,
+                             size_t stride, float k1, float k2, float k3) {
+  const Batch<A> k1_b(k1), k2_b(k2), k3_b(k3);
+  for (size_t r = 0; r < rows; ++r) {
+    const size_t base = r * stride;
+    each_batch<A>(len, [&](size_t i, size_t count) {
+      const Batch<A> g = xsimd::fma(k1_b, load<A>(dy + base + i, count),
+                                    xsimd::fma(k2_b, load<A>(x + base + i, count), k3_b));
+      store<A>(dx + base + i, load<A>(dx + base + i, count) + g, count);
+    });
+  }
+}
+
+template <class A>
+double squared_error_sum(const float* p, const float* t, size_t n) {
+  return sum_in_blocks<A>(n, [&](size_t i, size_t count) {
+    const Batch<A> d = load<A>(p + i, count) - load<A>(t + i, count);
+    return d * d;
+  });
+}
+
+template <class A>
+void squared_error_backward(const float* p, const float* t, float* dp, size_t n, float scale) {
+  const Batch<A> scale_b(scale);
+  each_batch<A>(n, [&](size_t i, size_t count) {
+    const Batch<A> g = scale_b * (load<A>(p + i, count) - load<A>(t + i, count));
+    store<A>(dp + i, load<A>(dp + i, count) + g, count);
+  });
+}
+
+template <class A>
+double poisson_sum(const float* r, const float* y, size_t n, float eps) {
+  const Batch<A> eps_b(eps);
+  return sum_in_blocks<A>(n, [&](size_t i, size_t count) {
+    // Padded lanes: r = 0, y = 0 contribute 0 - 0 * log(eps) = 0.
+    const Batch<A> rate = load<A>(r + i, count);
+    return rate - load<A>(y + i, count) * xsimd::log(rate + eps_b);
+  });
+}
+
+template <class A>
+void poisson_backward(const float* r, const float* y, float* dr, size_t n, float eps, float scale) {
+  const Batch<A> eps_b(eps), scale_b(scale), one(1.f);
+  each_batch<A>(n, [&](size_t i, size_t count) {
+    const Batch<A> g = scale_b * (one - load<A>(y + i, count) / (load<A>(r + i, count) + eps_b));
+    store<A>(dr + i, load<A>(dr + i, count) + g, count);
+  });
+}
+
+}  // namespace
+}  // namespace ww::ops::simd
