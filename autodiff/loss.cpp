@@ -1,0 +1,33 @@
+// Losses.
+#include "autodiff/check.hpp"
+#include "autodiff/functions.hpp"
+#include "ops/loss.hpp"
+
+namespace ww::ad {
+
+Var mse_loss(const Var& prediction, const Var& target) {
+  detail::require_defined("mse_loss", "prediction", prediction);
+  detail::require_shape("mse_loss", "target", target, prediction.shape());
+  const std::size_t n = prediction.numel();
+  const float loss = ops::mse_forward(prediction.value().data(), target.value().data(), n);
+  return detail::record("mse_loss", Tensor::full({}, loss), {&prediction},
+                        [prediction, target, n](const Tensor& dloss) {
+                          ops::mse_backward(prediction.value().data(), target.value().data(), dloss.item(),
+                                            detail::grad_buffer(prediction), n);
+                        });
+}
+
+Var poisson_loss(const Var& rate, const Var& target, float eps) {
+  detail::require_rank("poisson_loss", "rate", rate, 2);
+  detail::require_shape("poisson_loss", "target", target, rate.shape());
+  const auto batch = static_cast<std::size_t>(rate.shape()[0]);
+  const auto neurons = static_cast<std::size_t>(rate.shape()[1]);
+  const float loss = ops::poisson_forward(rate.value().data(), target.value().data(), batch, neurons, eps);
+  return detail::record("poisson_loss", Tensor::full({}, loss), {&rate},
+                        [rate, target, batch, neurons, eps](const Tensor& dloss) {
+                          ops::poisson_backward(rate.value().data(), target.value().data(), dloss.item(),
+                                                detail::grad_buffer(rate), batch, neurons, eps);
+                        });
+}
+
+}  // namespace ww::ad

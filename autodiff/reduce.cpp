@@ -1,0 +1,93 @@
+// Sums, means and reshapes.
+#include <algorithm>
+#include <string>
+
+#include "autodiff/check.hpp"
+#include "autodiff/functions.hpp"
+#include "ops/elementwise.hpp"
+#include "ops/reduce.hpp"
+
+namespace ww::ad {
+namespace {
+
+using detail::grad_buffer;
+using detail::record;
+
+// Sorted, distinct, non-negative axes; all axes when `axes` is empty.
+std::vector<std::size_t> resolve_axes(const char* op, const Shape& shape, const std::vector<int>& axes) {
+  const int rank = static_cast<int>(shape.size());
+  std::vector<std::size_t> resolved;
+  if (axes.empty()) {
+    for (int axis = 0; axis < rank; ++axis) resolved.push_back(static_cast<std::size_t>(axis));
+    return resolved;
+  }
+  for (int axis : axes) {
+    const int r = axis < 0 ? axis + rank : axis;
+    if (r < 0 || r >= rank) {
+      throw std::invalid_argument(std::string(op) + ": argument 'axes' has axis " + std::to_string(axis) +
+                                  ", out of range for shape " + shape_string(shape));
+    }
+    if (std::find(resolved.begin(), resolved.end(), static_cast<std::size_t>(r)) != resolved.end()) {
+      throw std::invalid_argument(std::string(op) + ": argument 'axes' repeats axis " + std::to_string(axis));
+    }
+    resolved.push_back(static_cast<std::size_t>(r));
+  }
+  std::sort(resolved.begin(), resolved.end());
+  return resolved;
+}
+
+// Reduces one axis (dropping it), scaled: sum with scale 1, mean with 1/n.
+Var reduce_axis(const char* op, const Var& x, std::size_t axis, float scale) {
+  const Shape& shape = x.shape();
+  std::size_t outer = 1, inner = 1;
+  for (std::size_t j = 0; j < axis; ++j) outer *= static_cast<std::size_t>(shape[j]);
+  for (std::size_t j = axis + 1; j < shape.size(); ++j) inner *= static_cast<std::size_t>(shape[j]);
+  const auto n = static_cast<std::size_t>(shape[axis]);
+  Shape reduced = shape;
+  reduced.erase(reduced.begin() + static_cast<std::ptrdiff_t>(axis));
+  Tensor y(reduced);
+  if (n == 0) {
+    y.fill(0.f);
+  } else {
+    ops::sum_axis_forward(x.value().data(), y.data(), outer, n, inner, scale);
+  }
+  return record(op, y, {&x}, [x, outer, n, inner, scale](const Tensor& dy) {
+    ops::sum_axis_backward(dy.data(), grad_buffer(x), outer, n, inner, scale);
+  });
+}
+
+Var reduce(const char* op, const Var& x, const std::vector<int>& axes, bool keepdim, bool average) {
+  detail::require_defined(op, "x", x);
+  const std::vector<std::size_t> resolved = resolve_axes(op, x.shape(), axes);
+  Var result = x;
+  // From the last axis down, so the remaining axis numbers stay valid.
+  for (auto it = resolved.rbegin(); it != resolved.rend(); ++it) {
+    const auto n = x.shape()[*it];
+    const float scale = average && n > 0 ? 1.f / static_cast<float>(n) : 1.f;
+    result = reduce_axis(op, result, *it, scale);
+  }
+  if (keepdim) {
+    Shape kept = x.shape();
+    for (std::size_t axis : resolved) kept[axis] = 1;
+    result = reshape(result, kept);
+  }
+  return result;
+}
+
+}  // namespace
+
+Var sum(const Var& x, std::vector<int> axes, bool keepdim) { return reduce("sum", x, axes, keepdim, false); }
+Var mean(const Var& x, std::vector<int> axes, bool keepdim) { return reduce("mean", x, axes, keepdim, true); }
+
+Var reshape(const Var& x, Shape shape) {
+  detail::require_defined("reshape", "x", x);
+  if (element_count(shape) != x.numel()) {
+    detail::shape_error("reshape", "x", std::to_string(element_count(shape)) + " elements to view as " +
+                                            shape_string(shape), x.shape());
+  }
+  return record("reshape", x.value().reshaped(shape), {&x}, [x](const Tensor& dy) {
+    ops::axpy(dy.numel(), 1.f, dy.data(), grad_buffer(x));
+  });
+}
+
+}  // namespace ww::ad

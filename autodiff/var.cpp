@@ -1,0 +1,83 @@
+#include "autodiff/var.hpp"
+
+#include <stdexcept>
+
+namespace ww::ad {
+namespace {
+thread_local std::vector<std::shared_ptr<Node>> tape;
+thread_local bool gradients_enabled = true;
+}  // namespace
+
+Var Var::parameter(Tensor value) {
+  auto node = std::make_shared<Node>();
+  node->value = std::move(value);
+  node->requires_grad = true;
+  return Var(std::move(node));
+}
+
+Var Var::constant(Tensor value) {
+  auto node = std::make_shared<Node>();
+  node->value = std::move(value);
+  return Var(std::move(node));
+}
+
+void Var::zero_grad() {
+  if (node_ != nullptr && node_->grad.defined()) node_->grad.fill(0.f);
+}
+
+NoGradGuard::NoGradGuard() : previous_(gradients_enabled) { gradients_enabled = false; }
+NoGradGuard::~NoGradGuard() { gradients_enabled = previous_; }
+bool grad_enabled() { return gradients_enabled; }
+
+void clear_tape() { tape.clear(); }
+std::size_t tape_size() { return tape.size(); }
+
+void backward(const Var& loss) {
+  if (!loss.defined() || loss.numel() != 1) {
+    throw std::invalid_argument("backward: the loss must be a one-element tensor, got shape " +
+                                (loss.defined() ? shape_string(loss.shape()) : std::string("(undefined)")));
+  }
+  std::size_t end = tape.size();
+  while (end > 0 && tape[end - 1].get() != &loss.node()) --end;
+  if (end == 0) {
+    throw std::invalid_argument(
+        "backward: the loss was not recorded on this thread's tape (computed without gradients, "
+        "from constants only, or already back-propagated)");
+  }
+  loss.node().grad = Tensor::full(loss.shape(), 1.f);
+  for (std::size_t i = end; i-- > 0;) {
+    Node& node = *tape[i];
+    if (node.grad.defined() && node.backward) node.backward(node.grad);
+    // Free saved tensors and the intermediate gradient as soon as they are used.
+    node.backward = nullptr;
+    node.grad = Tensor();
+  }
+  tape.clear();
+}
+
+namespace detail {
+
+Var record(const char* op, Tensor value, std::initializer_list<const Var*> inputs, BackwardFn backward) {
+  auto node = std::make_shared<Node>();
+  node->value = std::move(value);
+  node->op = op;
+  bool needs_grad = false;
+  if (gradients_enabled) {
+    for (const Var* input : inputs) needs_grad = needs_grad || input->requires_grad();
+  }
+  if (needs_grad) {
+    node->requires_grad = true;
+    node->backward = std::move(backward);
+    tape.push_back(node);
+  }
+  return Var(std::move(node));
+}
+
+float* grad_buffer(const Var& v) {
+  Node& node = v.node();
+  if (!node.grad.defined()) node.grad = Tensor::zeros(node.value.shape());
+  return node.grad.data();
+}
+
+}  // namespace detail
+}  // namespace ww::ad
