@@ -54,7 +54,7 @@ void sum_axis_backward(const float* dy, float* dx, std::size_t outer, std::size_
     // Every entry gets the same value: dx[m] += scale * dy[0].
     const float value = scale * dy[0];
     parallel_for(n, reduce_grain, [&](std::size_t, std::size_t begin, std::size_t end) {
-      k.sum_axis_backward(&value, dx + begin, end - begin, 1, 1, 1, 1.f);
+      k.sum_axis_backward(&value, dx + begin, 1, end - begin, 1, 1, 1.f);
     });
   }
 }

@@ -1,0 +1,146 @@
+// The tape's behaviour, the allocator, and the errors users see for bad arguments.
+#include <doctest/doctest.h>
+
+#include <stdexcept>
+#include <string>
+
+#include "autodiff/allocator.hpp"
+#include "autodiff/functions.hpp"
+#include "ops/isa.hpp"
+
+namespace ww::ad {
+namespace {
+
+Var parameter(Shape shape, std::vector<float> values) { return Var::parameter(Tensor::from_values(std::move(shape), values)); }
+
+// The message of the std::invalid_argument that `f` throws ("" if none).
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("a variable used twice receives the sum of both gradients") {
+  Var x = parameter({3}, {1.f, -2.f, 0.5f});
+  backward(sum(add(mul(x, x), x)));  // d/dx (x^2 + x) = 2x + 1
+  CHECK(x.grad().to_vector() == std::vector<float>{3.f, -3.f, 2.f});
+}
+
+TEST_CASE("leaf gradients accumulate across backward calls until zero_grad") {
+  Var x = parameter({2}, {1.f, 2.f});
+  backward(sum(mul(x, 3.f)));
+  backward(sum(mul(x, 3.f)));
+  CHECK(x.grad().to_vector() == std::vector<float>{6.f, 6.f});
+  x.zero_grad();
+  CHECK(x.grad().to_vector() == std::vector<float>{0.f, 0.f});
+  backward(sum(square(x)));
+  CHECK(x.grad().to_vector() == std::vector<float>{2.f, 4.f});
+}
+
+TEST_CASE("constants get no gradient and only variables needing one are recorded") {
+  Var c = Var::constant(Tensor::full({2}, 1.f));
+  Var x = parameter({2}, {1.f, 2.f});
+  clear_tape();
+  Var only_constants = exp(c);
+  CHECK_FALSE(only_constants.requires_grad());
+  CHECK(tape_size() == 0);
+  Var loss = sum(mul(x, c));
+  CHECK(tape_size() == 2);
+  backward(loss);
+  CHECK(tape_size() == 0);
+  CHECK_FALSE(c.grad().defined());
+  CHECK(x.grad().to_vector() == std::vector<float>{1.f, 1.f});
+}
+
+TEST_CASE("no-grad scope records nothing and restores on exit") {
+  Var x = parameter({2}, {1.f, 2.f});
+  clear_tape();
+  {
+    NoGradGuard guard;
+    Var y = sum(square(x));
+    CHECK_FALSE(y.requires_grad());
+    CHECK(tape_size() == 0);
+    CHECK(y.value().item() == doctest::Approx(5.f));
+  }
+  CHECK(grad_enabled());
+  CHECK(sum(square(x)).requires_grad());
+  clear_tape();
+}
+
+TEST_CASE("backward frees intermediate gradients and saved tensors; a repeated step allocates nothing new") {
+  Var w = Var::parameter(Tensor::full({4, 3, 3, 3}, 0.1f));
+  Var x = Var::constant(Tensor::full({2, 3, 10, 10}, 1.f));
+  Var target = Var::constant(Tensor::zeros({2, 4, 8, 8}));
+  auto step = [&] {
+    w.zero_grad();
+    backward(mse_loss(softplus(conv2d(x, w)), target));
+  };
+  step();
+  const AllocatorStats after_first = allocator_stats();
+  step();
+  step();
+  const AllocatorStats after_third = allocator_stats();
+  CHECK(after_third.system_allocations == after_first.system_allocations);
+  CHECK(after_third.bytes_in_use == after_first.bytes_in_use);
+  CHECK(w.grad().defined());
+}
+
+TEST_CASE("backward needs a recorded scalar") {
+  Var x = parameter({2}, {1.f, 2.f});
+  CHECK(error_of([&] { backward(square(x)); }).find("one-element") != std::string::npos);
+  clear_tape();
+  Var loss = sum(square(x));
+  backward(loss);
+  CHECK(error_of([&] { backward(loss); }).find("not recorded") != std::string::npos);
+  Var from_constant = sum(Var::constant(Tensor::full({2}, 1.f)));
+  CHECK(error_of([&] { backward(from_constant); }).find("not recorded") != std::string::npos);
+}
+
+TEST_CASE("shape errors name the op, the argument, the expected and the actual shape") {
+  Var a = Var::parameter(Tensor::zeros({4, 3, 5, 7}));
+  struct Expectation {
+    std::string error;
+    std::vector<std::string> parts;
+  };
+  auto state = BatchNormState::init(3);
+  const std::vector<Expectation> expectations = {
+      {error_of([&] { add(a, Var::constant(Tensor::zeros({4}))); }), {"add", "'b'", "[4,3,5,7]", "[4]"}},
+      {error_of([&] { mul(a, Var::constant(Tensor::zeros({3, 1, 7}))); }), {"mul", "'b'", "adjacent", "[3,1,7]"}},
+      {error_of([&] { matmul(Var::constant(Tensor::zeros({2, 3})), Var::constant(Tensor::zeros({4, 5}))); }),
+       {"matmul", "'b'", "rows = 3", "[4,5]"}},
+      {error_of([&] { conv2d(a, Var::constant(Tensor::zeros({8, 2, 3, 3}))); }),
+       {"conv2d", "'weight'", "[out_channels,3,kh,kw]", "[8,2,3,3]"}},
+      {error_of([&] { conv2d(a, Var::constant(Tensor::zeros({8, 3, 9, 9}))); }), {"conv2d", "larger than the input"}},
+      {error_of([&] { conv2d(Var::constant(Tensor::zeros({3, 5, 7})), a); }), {"conv2d", "'x'", "4 dimensions", "[3,5,7]"}},
+      {error_of([&] { batchnorm2d(a, Var::constant(Tensor::zeros({4})), Var(), state, true); }),
+       {"batchnorm2d", "'gamma'", "[3]", "[4]"}},
+      {error_of([&] { bilinear_sample(a, Var::constant(Tensor::zeros({5, 3}))); }),
+       {"bilinear_sample", "'positions'", "[neurons,2]", "[5,3]"}},
+      {error_of([&] { mse_loss(a, Var::constant(Tensor::zeros({4, 3}))); }), {"mse_loss", "'target'", "[4,3,5,7]", "[4,3]"}},
+      {error_of([&] { poisson_loss(a, a); }), {"poisson_loss", "'rate'", "2 dimensions", "[4,3,5,7]"}},
+      {error_of([&] { reshape(a, {7, 7}); }), {"reshape", "49 elements", "[4,3,5,7]"}},
+      {error_of([&] { sum(a, {4}); }), {"sum", "'axes'", "axis 4", "[4,3,5,7]"}},
+      {error_of([&] { mean(a, {1, -3}); }), {"mean", "repeats axis"}},
+  };
+  for (std::size_t i = 0; i < expectations.size(); ++i) {
+    const Expectation& e = expectations[i];
+    INFO("expectation " << i << ": " << e.error);
+    REQUIRE_FALSE(e.error.empty());
+    for (const std::string& part : e.parts) CHECK(e.error.find(part) != std::string::npos);
+  }
+  clear_tape();
+}
+
+TEST_CASE("instruction sets are parsed and refused clearly") {
+  CHECK(ops::parse_isa("avx2") == ops::Isa::avx2);
+  CHECK(error_of([] { ops::parse_isa("neon"); }).find("expected sse2, avx2 or avx512") != std::string::npos);
+  CHECK_FALSE(ops::available_isas().empty());
+}
+
+}  // namespace ww::ad

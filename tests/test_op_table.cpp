@@ -1,0 +1,185 @@
+// The op table (op_cases.hpp) against references, finite differences, instruction sets and threads.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <random>
+
+#include "ops/isa.hpp"
+#include "ops/parallel.hpp"
+#include "tests/op_cases.hpp"
+
+namespace ww::testing {
+namespace {
+
+using ad::Tensor;
+using ad::Var;
+using ref::Values;
+
+Values to_double(const Tensor& t) { return Values(t.data(), t.data() + t.numel()); }
+
+double max_abs(const Values& v) {
+  double m = 0.0;
+  for (double x : v) m = std::max(m, std::fabs(x));
+  return m;
+}
+
+std::vector<Var> as_vars(const OpCase& c, const std::vector<Tensor>& tensors, bool with_grad) {
+  std::vector<Var> vars;
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    const bool grad = with_grad && c.inputs[i].differentiable;
+    vars.push_back(grad ? Var::parameter(tensors[i].clone()) : Var::constant(tensors[i].clone()));
+  }
+  return vars;
+}
+
+// Random cotangent weights for an output of n values, so every output element matters.
+Values cotangent(std::size_t n) {
+  std::mt19937 rng(7);
+  std::normal_distribution<double> dist(0.0, 1.0);
+  Values r(n);
+  for (double& x : r) x = dist(rng);
+  return r;
+}
+
+// Output and input gradients of one case: forward, loss = sum(y * r), backward.
+struct Run {
+  Tensor output;
+  std::vector<Tensor> grads;  // undefined for inputs without gradient
+};
+
+Run run_with_gradients(const OpCase& c, const std::vector<Tensor>& tensors) {
+  std::vector<Var> vars = as_vars(c, tensors, true);
+  Var y = c.run(vars);
+  const Values r = cotangent(y.numel());
+  Tensor weights(y.shape());
+  for (std::size_t i = 0; i < r.size(); ++i) weights.data()[i] = static_cast<float>(r[i]);
+  ad::backward(ad::sum(ad::mul(y, Var::constant(weights))));
+  Run run{y.value(), {}};
+  for (const Var& v : vars) run.grads.push_back(v.requires_grad() ? v.grad() : Tensor());
+  return run;
+}
+
+// Restores the instruction set and thread count when a test ends, however it ends.
+struct ExecutionSettings {
+  ops::Isa isa = ops::current_isa();
+  ~ExecutionSettings() {
+    ops::set_isa(isa);
+    ops::set_num_threads(0);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("the op table covers every differentiable op") {
+  std::vector<std::string> covered;
+  for (const OpCase& c : op_cases()) covered.push_back(c.op);
+  for (const char* op : {"add", "sub", "mul", "div", "neg", "exp", "log", "abs", "sqrt", "square", "relu", "elu",
+                         "softplus", "sigmoid", "sum", "mean", "reshape", "matmul", "conv2d", "batchnorm2d",
+                         "bilinear_sample", "mse_loss", "poisson_loss"}) {
+    INFO(op);
+    CHECK(std::find(covered.begin(), covered.end(), op) != covered.end());
+  }
+}
+
+TEST_CASE("every op matches its double-precision reference") {
+  for (const OpCase& c : op_cases()) {
+    INFO(c.name);
+    const std::vector<Tensor> tensors = make_inputs(c, 1);
+    std::vector<Values> inputs;
+    for (const Tensor& t : tensors) inputs.push_back(to_double(t));
+    ad::NoGradGuard no_grad;
+    const Var y = c.run(as_vars(c, tensors, false));
+    const Values expected = c.reference(inputs);
+    REQUIRE(y.numel() == expected.size());
+    double worst = 0.0;
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+      worst = std::max(worst, std::fabs(static_cast<double>(y.value().data()[i]) - expected[i]));
+    }
+    const double tolerance = 1e-4 * (1.0 + max_abs(expected));
+    INFO("largest error " << worst << ", tolerance " << tolerance);
+    CHECK(worst <= tolerance);
+  }
+}
+
+TEST_CASE("every differentiable op's gradients match central finite differences") {
+  constexpr std::size_t samples_per_input = 16;
+  constexpr double step = 1e-4;
+  for (const OpCase& c : op_cases()) {
+    INFO(c.name);
+    const std::vector<Tensor> tensors = make_inputs(c, 2);
+    const Run run = run_with_gradients(c, tensors);
+    const Values r = cotangent(run.output.numel());
+    std::vector<Values> inputs;
+    for (const Tensor& t : tensors) inputs.push_back(to_double(t));
+    auto loss = [&](const std::vector<Values>& in) {
+      const Values y = c.reference(in);
+      double total = 0.0;
+      for (std::size_t i = 0; i < y.size(); ++i) total += y[i] * r[i];
+      return total;
+    };
+    std::mt19937 rng(3);
+    for (std::size_t input = 0; input < inputs.size(); ++input) {
+      if (!c.inputs[input].differentiable) continue;
+      INFO("input " << c.inputs[input].name);
+      REQUIRE(run.grads[input].defined());
+      const std::size_t n = inputs[input].size();
+      for (std::size_t s = 0; s < std::min(n, samples_per_input); ++s) {
+        const std::size_t index = n <= samples_per_input ? s : std::uniform_int_distribution<std::size_t>(0, n - 1)(rng);
+        std::vector<Values> shifted = inputs;
+        shifted[input][index] = inputs[input][index] + step;
+        const double up = loss(shifted);
+        shifted[input][index] = inputs[input][index] - step;
+        const double down = loss(shifted);
+        const double numeric = (up - down) / (2 * step);
+        const double analytic = run.grads[input].data()[index];
+        INFO("element " << index << ": backprop " << analytic << ", finite differences " << numeric);
+        CHECK(std::fabs(analytic - numeric) <= 2e-3 * (1.0 + std::fabs(numeric)));
+      }
+    }
+  }
+}
+
+// Output then gradients of a run, as pairs with another run's.
+std::vector<std::pair<const Tensor*, const Tensor*>> tensor_pairs(const Run& a, const Run& b) {
+  std::vector<std::pair<const Tensor*, const Tensor*>> pairs = {{&a.output, &b.output}};
+  for (std::size_t i = 0; i < a.grads.size(); ++i)
+    if (a.grads[i].defined()) pairs.push_back({&a.grads[i], &b.grads[i]});
+  return pairs;
+}
+
+TEST_CASE("results agree across instruction sets and are bitwise identical for 1 and 2 threads") {
+  ExecutionSettings restore;
+  const std::vector<ops::Isa> isas = ops::available_isas();
+  MESSAGE("instruction sets on this CPU: " << isas.size());
+  for (const OpCase& c : op_cases()) {
+    INFO(c.name);
+    const std::vector<Tensor> tensors = make_inputs(c, 4);
+    ops::set_isa(isas.back());
+    ops::set_num_threads(1);
+    const Run best = run_with_gradients(c, tensors);
+    for (ops::Isa isa : isas) {
+      INFO(ops::isa_name(isa));
+      ops::set_isa(isa);
+      ops::set_num_threads(1);
+      const Run one_thread = run_with_gradients(c, tensors);
+      ops::set_num_threads(2);
+      const Run two_threads = run_with_gradients(c, tensors);
+      for (const auto& pair : tensor_pairs(one_thread, two_threads)) {
+        REQUIRE(pair.first->numel() == pair.second->numel());
+        CHECK(std::memcmp(pair.first->data(), pair.second->data(), pair.first->numel() * sizeof(float)) == 0);
+      }
+      for (const auto& pair : tensor_pairs(best, one_thread)) {
+        const Values expected = to_double(*pair.first);
+        double worst = 0.0;
+        for (std::size_t i = 0; i < expected.size(); ++i)
+          worst = std::max(worst, std::fabs(expected[i] - pair.second->data()[i]));
+        INFO("largest difference from " << ops::isa_name(isas.back()) << ": " << worst);
+        CHECK(worst <= 1e-4 * (1.0 + max_abs(expected)));
+      }
+    }
+  }
+}
+
+}  // namespace ww::testing
