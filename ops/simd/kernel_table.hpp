@@ -70,6 +70,11 @@ struct KernelTable {
   size_t gemm_pack_a_floats;
   size_t gemm_pack_b_floats;
 
+  // One bias-corrected Adam step on n parameters: m, v updated in place, then
+  // param -= lr * (m / c1) / (sqrt(v / c2) + eps), with c1 = 1 - beta1^t, c2 = 1 - beta2^t.
+  void (*adam_update)(float* param, const float* grad, float* m, float* v, size_t n, float lr,
+                      float beta1, float beta2, float eps, float c1, float c2);
+
   // sum_i (p[i] - t[i])^2.
   double (*squared_error_sum)(const float* p, const float* t, size_t n);
   // dp[i] += scale * (p[i] - t[i]).

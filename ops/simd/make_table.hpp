@@ -2,6 +2,7 @@
 // Fills a KernelTable with the instantiations for one instruction set. Included only by the
 // arch_<isa>.cpp files.
 #include "ops/simd/elementwise_impl.hpp"
+#include "ops/simd/optimizer_impl.hpp"
 #include "ops/simd/gemm_impl.hpp"
 #include "ops/simd/reduce_impl.hpp"
 
@@ -29,6 +30,7 @@ KernelTable make_table(const char* name) {
   t.gemm = &gemm<A>;
   t.gemm_pack_a_floats = GemmShape<A>::pack_a_floats;
   t.gemm_pack_b_floats = GemmShape<A>::pack_b_floats;
+  t.adam_update = &adam_update<A>;
   t.squared_error_sum = &squared_error_sum<A>;
   t.squared_error_backward = &squared_error_backward<A>;
   t.poisson_sum = &poisson_sum<A>;

@@ -1,0 +1,16 @@
+#pragma once
+// Optimiser update kernels on flat parameter arrays.
+#include <cstddef>
+
+namespace ww::ops {
+
+struct AdamStep {
+  float lr, beta1, beta2, eps;
+  long long t;  // 1-based step number, for bias correction
+};
+
+// m = beta1 m + (1-beta1) g; v = beta2 v + (1-beta2) g^2;
+// param -= lr (m / (1-beta1^t)) / (sqrt(v / (1-beta2^t)) + eps).
+void adam_update(float* param, const float* grad, float* m, float* v, std::size_t n, const AdamStep& step);
+
+}  // namespace ww::ops

@@ -1,0 +1,27 @@
+#pragma once
+// Parameter updates of the optimisers.
+#include "ops/simd/batch_io.hpp"
+#include "ops/simd/kernel_table.hpp"
+
+namespace ww::ops::simd {
+namespace {
+
+template <class A>
+void adam_update(float* param, const float* grad, float* m, float* v, size_t n, float lr,
+                 float beta1, float beta2, float eps, float c1, float c2) {
+  using B = Batch<A>;
+  const B b1(beta1), b2(beta2), one_minus_b1(1.f - beta1), one_minus_b2(1.f - beta2);
+  const B step(lr / c1), inv_c2(1.f / c2), eps_b(eps);
+  each_batch<A>(n, [&](size_t i, size_t count) {
+    const B g = load<A>(grad + i, count);
+    const B m_new = xsimd::fma(b1, load<A>(m + i, count), one_minus_b1 * g);
+    const B v_new = xsimd::fma(b2, load<A>(v + i, count), one_minus_b2 * g * g);
+    store<A>(m + i, m_new, count);
+    store<A>(v + i, v_new, count);
+    const B update = step * m_new / (xsimd::sqrt(v_new * inv_c2) + eps_b);
+    store<A>(param + i, load<A>(param + i, count) - update, count);
+  });
+}
+
+}  // namespace
+}  // namespace ww::ops::simd
