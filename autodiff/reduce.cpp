@@ -60,11 +60,22 @@ Var reduce(const char* op, const Var& x, const std::vector<int>& axes, bool keep
   detail::require_defined(op, "x", x);
   const std::vector<std::size_t> resolved = resolve_axes(op, x.shape(), axes);
   Var result = x;
-  // From the last axis down, so the remaining axis numbers stay valid.
-  for (auto it = resolved.rbegin(); it != resolved.rend(); ++it) {
-    const auto n = x.shape()[*it];
-    const float scale = average && n > 0 ? 1.f / static_cast<float>(n) : 1.f;
-    result = reduce_axis(op, result, *it, scale);
+  // Adjacent axes are contiguous in memory: each run of them is merged into one axis and reduced
+  // at once. Runs go from the last down, so the axis numbers before them stay valid.
+  std::size_t run_end = resolved.size();
+  while (run_end > 0) {
+    std::size_t run_begin = run_end - 1;
+    while (run_begin > 0 && resolved[run_begin - 1] + 1 == resolved[run_begin]) --run_begin;
+    const std::size_t first = resolved[run_begin], last = resolved[run_end - 1];
+    Shape merged(result.shape().begin(), result.shape().begin() + static_cast<std::ptrdiff_t>(first));
+    std::int64_t run_size = 1;
+    for (std::size_t axis = first; axis <= last; ++axis) run_size *= result.shape()[axis];
+    merged.push_back(run_size);
+    merged.insert(merged.end(), result.shape().begin() + static_cast<std::ptrdiff_t>(last + 1), result.shape().end());
+    if (first != last) result = reshape(result, merged);
+    const float scale = average && run_size > 0 ? 1.f / static_cast<float>(run_size) : 1.f;
+    result = reduce_axis(op, result, first, scale);
+    run_end = run_begin;
   }
   if (keepdim) {
     Shape kept = x.shape();

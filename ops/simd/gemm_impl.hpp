@@ -21,18 +21,25 @@ struct GemmShape {
 };
 
 // Packs rows [0, mc) x columns [0, kc) of op(A) into panels of mr rows: panel[k][r].
+// Loops run along the stored rows so reads are contiguous; writes stay within one panel.
 template <class A>
 void pack_a(bool transpose, const float* a, size_t lda, size_t mc, size_t kc, float* out) {
   constexpr size_t mr = GemmShape<A>::mr;
   for (size_t panel = 0; panel < mc; panel += mr) {
     const size_t rows = mc - panel < mr ? mc - panel : mr;
-    for (size_t k = 0; k < kc; ++k) {
-      float* dst = out + (panel * kc) + k * mr;
-      for (size_t r = 0; r < rows; ++r) {
-        const size_t i = panel + r;
-        dst[r] = transpose ? a[k * lda + i] : a[i * lda + k];
+    float* dst = out + panel * kc;
+    if (transpose) {
+      for (size_t k = 0; k < kc; ++k) {
+        std::memcpy(dst + k * mr, a + k * lda + panel, rows * sizeof(float));
+        for (size_t r = rows; r < mr; ++r) dst[k * mr + r] = 0.f;
       }
-      for (size_t r = rows; r < mr; ++r) dst[r] = 0.f;
+    } else {
+      for (size_t r = 0; r < rows; ++r) {
+        const float* src = a + (panel + r) * lda;
+        for (size_t k = 0; k < kc; ++k) dst[k * mr + r] = src[k];
+      }
+      for (size_t r = rows; r < mr; ++r)
+        for (size_t k = 0; k < kc; ++k) dst[k * mr + r] = 0.f;
     }
   }
 }
@@ -43,14 +50,19 @@ void pack_b(bool transpose, const float* b, size_t ldb, size_t kc, size_t nc, fl
   constexpr size_t nr = GemmShape<A>::nr;
   for (size_t panel = 0; panel < nc; panel += nr) {
     const size_t cols = nc - panel < nr ? nc - panel : nr;
-    for (size_t k = 0; k < kc; ++k) {
-      float* dst = out + panel * kc + k * nr;
-      if (!transpose) {
-        std::memcpy(dst, b + k * ldb + panel, cols * sizeof(float));
-      } else {
-        for (size_t c = 0; c < cols; ++c) dst[c] = b[(panel + c) * ldb + k];
+    float* dst = out + panel * kc;
+    if (!transpose) {
+      for (size_t k = 0; k < kc; ++k) {
+        std::memcpy(dst + k * nr, b + k * ldb + panel, cols * sizeof(float));
+        for (size_t c = cols; c < nr; ++c) dst[k * nr + c] = 0.f;
       }
-      for (size_t c = cols; c < nr; ++c) dst[c] = 0.f;
+    } else {
+      for (size_t c = 0; c < cols; ++c) {
+        const float* src = b + (panel + c) * ldb;
+        for (size_t k = 0; k < kc; ++k) dst[k * nr + c] = src[k];
+      }
+      for (size_t c = cols; c < nr; ++c)
+        for (size_t k = 0; k < kc; ++k) dst[k * nr + c] = 0.f;
     }
   }
 }

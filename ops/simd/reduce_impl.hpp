@@ -33,6 +33,12 @@ void sum_axis_backward(const float* dy, float* dx, size_t outer, size_t n, size_
   for (size_t o = 0; o < outer; ++o) {
     const float* dyo = dy + o * inner_stride;
     float* dxo = dx + o * n * inner_stride;
+    if (inner_stride == 1) {
+      // One value spread over a contiguous row of n.
+      const Batch<A> g = Batch<A>(dyo[0]) * scale_b;
+      each_batch<A>(n, [&](size_t m, size_t count) { store<A>(dxo + m, load<A>(dxo + m, count) + g, count); });
+      continue;
+    }
     each_batch<A>(inner, [&](size_t i, size_t count) {
       const Batch<A> g = load<A>(dyo + i, count) * scale_b;
       for (size_t m = 0; m < n; ++m) {

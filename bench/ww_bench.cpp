@@ -1,0 +1,203 @@
+// ww-bench: times the engine's ops on the project's workloads (float32, NCHW) and the op table.
+// Speed claims of the project come from here, never from tests.
+#include <CLI/CLI.hpp>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <random>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "autodiff/functions.hpp"
+#include "ops/isa.hpp"
+#include "ops/parallel.hpp"
+#include "tests/op_cases.hpp"
+
+namespace {
+
+using ww::ad::Shape;
+using ww::ad::Tensor;
+using ww::ad::Var;
+
+struct Workload {
+  std::string name;
+  double flops;                              // per run; 0 where not meaningful
+  std::function<std::function<void()>()> setup;  // prepares inputs, returns the timed body
+};
+
+Tensor random_tensor(const Shape& shape, unsigned seed) {
+  Tensor t(shape);
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.f, 1.f);
+  for (std::size_t i = 0; i < t.numel(); ++i) t.data()[i] = dist(rng);
+  return t;
+}
+
+// Forward only, or forward + backward of sum(f(inputs) * r) through the tape.
+std::function<void()> timed_pass(std::vector<Var> inputs, std::function<Var(const std::vector<Var>&)> f,
+                                 bool with_backward) {
+  Tensor cotangent;
+  if (with_backward) {
+    ww::ad::NoGradGuard no_grad;
+    cotangent = random_tensor(f(inputs).shape(), 99);
+  }
+  return [inputs, f, with_backward, cotangent] {
+    if (!with_backward) {
+      ww::ad::NoGradGuard no_grad;
+      f(inputs);
+      return;
+    }
+    for (const Var& v : inputs) const_cast<Var&>(v).zero_grad();
+    ww::ad::backward(ww::ad::sum(ww::ad::mul(f(inputs), Var::constant(cotangent))));
+  };
+}
+
+void add_pair(std::vector<Workload>& out, const std::string& name, double forward_flops,
+              std::function<std::vector<Var>()> make_inputs, std::function<Var(const std::vector<Var>&)> f) {
+  for (bool backward : {false, true}) {
+    // Backward of a linear op costs two forward passes (input and weight gradients).
+    out.push_back({name + (backward ? "_fwdbwd" : "_fwd"), forward_flops * (backward ? 3 : 1),
+                   [=] { return timed_pass(make_inputs(), f, backward); }});
+  }
+}
+
+std::vector<Workload> workloads() {
+  std::vector<Workload> list;
+  struct Conv {
+    const char* name;
+    std::int64_t batch, in, out, kernel, side;
+  };
+  for (const Conv& c : {Conv{"conv_nl1", 64, 1, 32, 5, 44}, Conv{"conv_nl2", 64, 32, 64, 5, 40},
+                        Conv{"conv_nl3", 64, 64, 4, 5, 36}, Conv{"conv_v1_1", 256, 1, 48, 13, 31},
+                        Conv{"conv_v1_2", 256, 48, 48, 3, 19}, Conv{"conv_lin", 256, 1, 1, 17, 48}}) {
+    const std::int64_t out_side = c.side - c.kernel + 1;
+    const double flops = 2.0 * c.batch * c.out * out_side * out_side * c.in * c.kernel * c.kernel;
+    add_pair(list, c.name, flops,
+             [c] {
+               return std::vector<Var>{Var::parameter(random_tensor({c.batch, c.in, c.side, c.side}, 1)),
+                                       Var::parameter(random_tensor({c.out, c.in, c.kernel, c.kernel}, 2))};
+             },
+             [](const std::vector<Var>& in) { return ww::ad::conv2d(in[0], in[1]); });
+  }
+  const Shape activation{64, 32, 40, 40};
+  auto one_input = [activation] { return std::vector<Var>{Var::parameter(random_tensor(activation, 3))}; };
+  add_pair(list, "softplus", 0, one_input, [](const std::vector<Var>& in) { return ww::ad::softplus(in[0]); });
+  add_pair(list, "relu", 0, one_input, [](const std::vector<Var>& in) { return ww::ad::relu(in[0]); });
+  auto state = std::make_shared<ww::ad::BatchNormState>(ww::ad::BatchNormState::init(32));
+  add_pair(list, "batchnorm",
+           0,
+           [activation] {
+             return std::vector<Var>{Var::parameter(random_tensor(activation, 4)),
+                                     Var::parameter(Tensor::full({32}, 1.f)), Var::parameter(Tensor::zeros({32}))};
+           },
+           [state](const std::vector<Var>& in) { return ww::ad::batchnorm2d(in[0], in[1], in[2], *state, true); });
+  // Every case of the op table (small shapes: dispatch and tape overheads).
+  for (const auto& c : ww::testing::op_cases()) {
+    list.push_back({"op/" + c.name + "_fwdbwd", 0, [&c] {
+                      std::vector<Var> vars;
+                      const auto tensors = ww::testing::make_inputs(c, 1);
+                      for (std::size_t i = 0; i < tensors.size(); ++i)
+                        vars.push_back(c.inputs[i].differentiable ? Var::parameter(tensors[i]) : Var::constant(tensors[i]));
+                      return timed_pass(vars, c.run, true);
+                    }});
+  }
+  return list;
+}
+
+double peak_rss_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;  // kB on Linux
+}
+
+struct Result {
+  std::string name;
+  int threads;
+  double median_ms, min_ms, gflops, peak_rss_mb;
+  int repeats;
+};
+
+Result measure(const Workload& w, int threads, double min_seconds) {
+  ww::ops::set_num_threads(threads);
+  const std::function<void()> body = w.setup();
+  body();  // warm-up: caches, scratch buffers, allocator
+  std::vector<double> times;
+  double total = 0.0;
+  while (times.size() < 5 || (total < min_seconds && times.size() < 1000)) {
+    const auto start = std::chrono::steady_clock::now();
+    body();
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    times.push_back(seconds);
+    total += seconds;
+  }
+  std::sort(times.begin(), times.end());
+  const double median = times[times.size() / 2];
+  return {w.name, threads, median * 1e3, times.front() * 1e3, w.flops > 0 ? w.flops / median * 1e-9 : 0.0,
+          peak_rss_mb(), static_cast<int>(times.size())};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"ww-bench: time whatwhere's ops on the project's workloads"};
+  std::string filter = "^conv|^softplus|^relu|^batchnorm", format = "table";
+  std::vector<int> threads{2};
+  double min_seconds = 0.5;
+  bool list_only = false;
+  app.add_option("--filter", filter, "regular expression selecting workloads by name (ECMAScript, searched)");
+  app.add_option("--threads", threads, "thread counts to run, e.g. --threads 1 2")->check(CLI::PositiveNumber);
+  app.add_option("--format", format, "table or json")->check(CLI::IsMember({"table", "json"}));
+  app.add_option("--min-seconds", min_seconds, "time each workload at least this long")->check(CLI::PositiveNumber);
+  app.add_flag("--list", list_only, "list the workload names and exit");
+  CLI11_PARSE(app, argc, argv);
+
+  std::regex pattern;
+  try {
+    pattern = std::regex(filter);
+  } catch (const std::regex_error& e) {
+    std::fprintf(stderr, "ww-bench: --filter '%s' is not a valid regular expression: %s\n", filter.c_str(), e.what());
+    return 2;
+  }
+  std::vector<Result> results;
+  for (const Workload& w : workloads()) {
+    if (!std::regex_search(w.name, pattern)) continue;
+    if (list_only) {
+      std::printf("%s\n", w.name.c_str());
+      continue;
+    }
+    for (int t : threads) {
+      results.push_back(measure(w, t, min_seconds));
+      if (format == "table") {
+        const Result& r = results.back();
+        if (results.size() == 1) {
+          std::printf("instruction set %s\n%-48s %7s %10s %10s %9s %9s\n", ww::ops::isa_name(ww::ops::current_isa()),
+                      "workload", "threads", "median_ms", "min_ms", "GFLOP/s", "rss_MB");
+        }
+        std::printf("%-48s %7d %10.3f %10.3f %9.1f %9.1f\n", r.name.c_str(), r.threads, r.median_ms, r.min_ms,
+                    r.gflops, r.peak_rss_mb);
+        std::fflush(stdout);
+      }
+    }
+  }
+  if (format == "json") {
+    std::printf("[");
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      const Result& r = results[i];
+      std::printf("%s\n  {\"name\": \"%s\", \"threads\": %d, \"median_ms\": %.6f, \"min_ms\": %.6f, \"gflops\": %s, "
+                  "\"peak_rss_mb\": %.1f, \"repeats\": %d, \"isa\": \"%s\"}",
+                  i == 0 ? "" : ",", r.name.c_str(), r.threads, r.median_ms, r.min_ms,
+                  r.gflops > 0 ? std::to_string(r.gflops).c_str() : "null", r.peak_rss_mb, r.repeats,
+                  ww::ops::isa_name(ww::ops::current_isa()));
+    }
+    std::printf("\n]\n");
+  }
+  if (!list_only && results.empty()) {
+    std::fprintf(stderr, "ww-bench: no workload matches --filter '%s' (see --list)\n", filter.c_str());
+    return 2;
+  }
+  return 0;
+}
