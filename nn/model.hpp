@@ -1,0 +1,42 @@
+#pragma once
+// A core and a readout, with the configured loss and penalties.
+#include <memory>
+#include <random>
+
+#include "nn/config.hpp"
+#include "nn/core.hpp"
+#include "nn/readout.hpp"
+
+namespace ww::nn {
+
+class Model : public Module {
+ public:
+  // Builds and randomly initialises the model; throws std::invalid_argument for an inconsistent
+  // configuration (sizes, kernels that do not fit).
+  Model(ModelConfig config, std::uint64_t seed);
+
+  // images [B, C, H, W] -> predicted responses [B, N].
+  ad::Var forward(const ad::Var& images);
+  // The data term of the configured loss (MSE, or Poisson averaged over the batch).
+  ad::Var loss(const ad::Var& prediction, const ad::Var& responses) const;
+  // Sum of the configured penalties (undefined Var when every strength is 0).
+  ad::Var penalty(const ad::Var& prediction) const;
+
+  // SPEC 2.4: readout bias from mean responses; masks (or Gaussian positions) at the argmax of each
+  // neuron's smoothed spike-triggered average, the mask entry set to the response's SD.
+  void initialize_from_data(const ad::Tensor& images, const ad::Tensor& responses);
+
+  const ModelConfig& config() const { return config_; }
+  Core& core() { return *core_; }
+  Readout& readout() { return *readout_; }
+  // Randomness used during training (Gaussian readout samples); saved in checkpoints.
+  std::mt19937_64& rng() { return rng_; }
+
+ private:
+  ModelConfig config_;
+  std::mt19937_64 rng_;
+  std::unique_ptr<Core> core_;
+  std::unique_ptr<Readout> readout_;
+};
+
+}  // namespace ww::nn

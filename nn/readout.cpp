@@ -1,0 +1,239 @@
+#include "nn/readout.hpp"
+
+#include <cmath>
+#include <stdexcept>
+
+#include "nn/core.hpp"
+#include "nn/regularizers.hpp"
+
+namespace ww::nn {
+namespace {
+
+ad::Tensor normal_tensor(ad::Shape shape, std::mt19937_64& rng, float mean, float sd) {
+  ad::Tensor t(std::move(shape));
+  std::normal_distribution<float> dist(mean, sd);
+  for (std::size_t i = 0; i < t.numel(); ++i) t.data()[i] = dist(rng);
+  return t;
+}
+
+// Adds `term` scaled by `strength` to `total` (both scalar Vars; total may be undefined).
+void add_penalty(ad::Var& total, float strength, const ad::Var& term) {
+  if (strength == 0.f) return;
+  const ad::Var scaled = ad::mul(term, strength);
+  total = total.defined() ? ad::add(total, scaled) : scaled;
+}
+
+// Factorized and fixed-mask readouts.
+class FactorizedReadout : public Readout {
+ public:
+  FactorizedReadout(const ReadoutConfig& config, std::int64_t neurons, std::int64_t channels, std::int64_t height,
+                    std::int64_t width, std::mt19937_64& rng)
+      : Readout(config, neurons), channels_(channels), pixels_(height * width) {
+    ad::Tensor mask = normal_tensor({neurons, pixels_}, rng, 0.f, 0.001f);
+    if (config.kind == ReadoutKind::fixed_mask) {
+      mask.fill(0.f);
+      mask_ = ad::Var::constant(register_buffer("mask", mask));
+    } else {
+      mask_ = register_parameter("mask", mask);
+    }
+    features_ = register_parameter("features", normal_tensor({channels, neurons}, rng, 1.f / static_cast<float>(channels), 0.01f));
+  }
+
+  ad::Var forward(const ad::Var& x, std::mt19937_64&) override {
+    const ad::Shape& s = x.shape();
+    if (s.size() != 4 || s[1] != channels_ || s[2] * s[3] != pixels_) {
+      throw std::invalid_argument("factorized readout: core output " + ad::shape_string(s) + " does not match the readout's " +
+                                  std::to_string(channels_) + " channels x " + std::to_string(pixels_) + " pixels");
+    }
+    const ad::Var mask = config_.positive && config_.kind == ReadoutKind::factorized ? ad::abs(mask_) : mask_;
+    const ad::Var located = ad::reshape(ad::matmul(ad::reshape(x, {s[0] * s[1], pixels_}), mask, false, true),
+                                        {s[0], s[1], neurons_});
+    return finish(ad::sum(ad::mul(located, feature_weights()), {1}));
+  }
+
+  ad::Var penalty(const PenaltyConfig& p, const ad::Var&) const override {
+    ad::Var total;
+    if (config_.kind == ReadoutKind::factorized) add_penalty(total, p.mask_l1, l1(mask_));
+    add_penalty(total, p.feature_l1, l1(features_));
+    if (p.readout_product != 0.f) {
+      // sum_n ||m_n||_1 ||w_n||_1
+      add_penalty(total, p.readout_product,
+                  ad::sum(ad::mul(ad::sum(ad::abs(mask_), {1}), ad::sum(ad::abs(features_), {0}))));
+    }
+    return total;
+  }
+
+  std::int64_t parameters_per_neuron() const override {
+    return (config_.kind == ReadoutKind::factorized ? pixels_ : 0) + channels_ + (config_.bias ? 1 : 0);
+  }
+
+  void init_locations(const std::vector<std::int64_t>& locations, const std::vector<float>& scale) override {
+    float* mask = mask_.value().data();
+    for (std::int64_t n = 0; n < neurons_; ++n) mask[n * pixels_ + locations[static_cast<std::size_t>(n)]] = scale[static_cast<std::size_t>(n)];
+  }
+
+ private:
+  ad::Var feature_weights() const {
+    ad::Var w = config_.positive ? ad::abs(features_) : features_;
+    if (config_.normalize_features) w = ad::div(w, ad::sqrt(ad::add(ad::sum(ad::square(w), {0}), 1e-12f)));
+    return w;
+  }
+  std::int64_t channels_, pixels_;
+  ad::Var mask_, features_;  // [N, H*W], [K, N]
+};
+
+class FullyConnectedReadout : public Readout {
+ public:
+  FullyConnectedReadout(const ReadoutConfig& config, std::int64_t neurons, std::int64_t inputs, std::mt19937_64& rng)
+      : Readout(config, neurons), inputs_(inputs) {
+    weight_ = register_parameter("weight", normal_tensor({neurons, inputs}, rng, 0.f, 0.01f));
+  }
+
+  ad::Var forward(const ad::Var& x, std::mt19937_64&) override {
+    const ad::Shape& s = x.shape();
+    if (static_cast<std::int64_t>(x.numel()) != s[0] * inputs_) {
+      throw std::invalid_argument("fully connected readout: core output " + ad::shape_string(s) + " does not have " +
+                                  std::to_string(inputs_) + " values per image");
+    }
+    return finish(ad::matmul(ad::reshape(x, {s[0], inputs_}), weight_, false, true));
+  }
+
+  ad::Var penalty(const PenaltyConfig& p, const ad::Var& prediction) const override {
+    ad::Var total;
+    add_penalty(total, p.readout_l2, l2(weight_));
+    if (p.activity_l1 != 0.f) add_penalty(total, p.activity_l1, ad::mean(ad::sum(ad::abs(prediction), {1})));
+    return total;
+  }
+
+  std::int64_t parameters_per_neuron() const override { return inputs_ + (config_.bias ? 1 : 0); }
+  void init_locations(const std::vector<std::int64_t>&, const std::vector<float>&) override {}
+
+ private:
+  std::int64_t inputs_;
+  ad::Var weight_;  // [N, K*H*W]
+};
+
+class GaussianReadout : public Readout {
+ public:
+  GaussianReadout(const ReadoutConfig& config, std::int64_t neurons, std::int64_t channels, std::int64_t height,
+                  std::int64_t width, std::mt19937_64& rng)
+      : Readout(config, neurons), channels_(channels), height_(height), width_(width) {
+    ad::Tensor mu({neurons, 2});
+    std::uniform_real_distribution<float> where(-config.init_mu_range, config.init_mu_range);
+    for (std::size_t i = 0; i < mu.numel(); ++i) mu.data()[i] = where(rng);
+    mu_ = register_parameter("mu", mu);
+    switch (config.covariance) {
+      case GaussianCovariance::full: {
+        ad::Tensor sigma = ad::Tensor::zeros({neurons, 2, 2});
+        for (std::int64_t n = 0; n < neurons; ++n) sigma.data()[n * 4] = sigma.data()[n * 4 + 3] = config.init_sigma;
+        sigma_ = register_parameter("sigma", sigma);
+        break;
+      }
+      case GaussianCovariance::uncorrelated:
+        sigma_ = register_parameter("sigma", ad::Tensor::full({neurons, 2}, config.init_sigma));
+        break;
+      case GaussianCovariance::isotropic:
+        sigma_ = register_parameter("sigma", ad::Tensor::full({neurons, 1}, config.init_sigma));
+        break;
+    }
+    features_ = register_parameter("features", ad::Tensor::full({neurons, channels}, 1.f / static_cast<float>(channels)));
+  }
+
+  ad::Var forward(const ad::Var& x, std::mt19937_64& rng) override {
+    const ad::Shape& s = x.shape();
+    if (s.size() != 4 || s[1] != channels_) {
+      throw std::invalid_argument("gaussian readout: core output " + ad::shape_string(s) + " does not have " +
+                                  std::to_string(channels_) + " channels");
+    }
+    const ad::Var sampled = ad::bilinear_sample(x, training() ? sample_positions(s[0], rng) : mu_);
+    return finish(ad::sum(ad::mul(sampled, features_), {2}));
+  }
+
+  ad::Var penalty(const PenaltyConfig& p, const ad::Var&) const override {
+    ad::Var total;
+    add_penalty(total, p.feature_l1, l1(features_));
+    return total;
+  }
+
+  std::int64_t parameters_per_neuron() const override {
+    return channels_ + 2 + static_cast<std::int64_t>(sigma_.numel()) / neurons_ + (config_.bias ? 1 : 0);
+  }
+
+  void init_locations(const std::vector<std::int64_t>& locations, const std::vector<float>&) override {
+    // Pixel (row, col) of the core output to [-1, 1] (x along the width).
+    float* mu = mu_.value().data();
+    for (std::int64_t n = 0; n < neurons_; ++n) {
+      const std::int64_t at = locations[static_cast<std::size_t>(n)];
+      mu[n * 2] = width_ > 1 ? 2.f * static_cast<float>(at % width_) / static_cast<float>(width_ - 1) - 1.f : 0.f;
+      mu[n * 2 + 1] = height_ > 1 ? 2.f * static_cast<float>(at / width_) / static_cast<float>(height_ - 1) - 1.f : 0.f;
+    }
+  }
+
+ private:
+  // mu + Sigma eps, eps ~ N(0, I) independently per sample and neuron: [B, N, 2].
+  ad::Var sample_positions(std::int64_t batch, std::mt19937_64& rng) const {
+    std::normal_distribution<float> normal(0.f, 1.f);
+    if (config_.covariance == GaussianCovariance::full) {
+      // eps laid out [B, N, 2 (row i), 2 (column j)] = eps_j, so sum_j Sigma_ij eps_j is mul + sum.
+      ad::Tensor eps({batch, neurons_, 2, 2});
+      for (std::int64_t p = 0; p < batch * neurons_; ++p) {
+        const float e0 = normal(rng), e1 = normal(rng);
+        float* at = eps.data() + p * 4;
+        at[0] = at[2] = e0;
+        at[1] = at[3] = e1;
+      }
+      return ad::add(ad::sum(ad::mul(ad::Var::constant(eps), sigma_), {3}), mu_);
+    }
+    ad::Tensor eps({batch, neurons_, 2});
+    for (std::size_t i = 0; i < eps.numel(); ++i) eps.data()[i] = normal(rng);
+    return ad::add(ad::mul(ad::Var::constant(eps), sigma_), mu_);
+  }
+  std::int64_t channels_, height_, width_;
+  ad::Var mu_, sigma_, features_;  // [N, 2], [N, 2, 2] | [N, 2] | [N, 1], [N, K]
+};
+
+}  // namespace
+
+Readout::Readout(const ReadoutConfig& config, std::int64_t neurons) : config_(config), neurons_(neurons) {
+  if (neurons <= 0) throw std::invalid_argument("model: the readout needs at least one neuron");
+  if (config.bias) bias_ = register_parameter("bias", ad::Tensor::zeros({neurons}));
+}
+
+ad::Var Readout::finish(const ad::Var& raw) const {
+  return activate(bias_.defined() ? ad::add(raw, bias_) : raw, config_.output);
+}
+
+void Readout::init_bias(const std::vector<float>& mean_response) {
+  if (!bias_.defined()) return;
+  float* bias = bias_.value().data();
+  for (std::int64_t n = 0; n < neurons_; ++n) {
+    const float m = mean_response[static_cast<std::size_t>(n)];
+    switch (config_.output) {
+      case Nonlinearity::softplus: {
+        // softplus^-1(m) = log(e^m - 1), for m kept above a small floor.
+        const double floor = std::max(static_cast<double>(m), 1e-3);
+        bias[n] = static_cast<float>(floor > 20 ? floor : std::log(std::expm1(floor)));
+        break;
+      }
+      case Nonlinearity::elu: bias[n] = m > 0 ? m : static_cast<float>(std::log1p(std::max(m, -0.999f))); break;
+      case Nonlinearity::relu:
+      case Nonlinearity::identity: bias[n] = m; break;
+    }
+  }
+}
+
+std::unique_ptr<Readout> make_readout(const ReadoutConfig& config, std::int64_t neurons, std::int64_t channels,
+                                      std::int64_t height, std::int64_t width, std::mt19937_64& rng) {
+  switch (config.kind) {
+    case ReadoutKind::factorized:
+    case ReadoutKind::fixed_mask:
+      return std::make_unique<FactorizedReadout>(config, neurons, channels, height, width, rng);
+    case ReadoutKind::fully_connected:
+      return std::make_unique<FullyConnectedReadout>(config, neurons, channels * height * width, rng);
+    case ReadoutKind::gaussian:
+      return std::make_unique<GaussianReadout>(config, neurons, channels, height, width, rng);
+  }
+  throw std::invalid_argument("model: unknown readout kind");
+}
+
+}  // namespace ww::nn
