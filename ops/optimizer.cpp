@@ -18,4 +18,11 @@ void adam_update(float* param, const float* grad, float* m, float* v, std::size_
   });
 }
 
+void sgd_update(float* param, const float* grad, float* velocity, std::size_t n, float lr, float momentum) {
+  const auto& k = simd::kernels();
+  parallel_for(n, 1 << 15, [&](std::size_t, std::size_t begin, std::size_t end) {
+    k.sgd_update(param + begin, grad + begin, velocity + begin, end - begin, lr, momentum);
+  });
+}
+
 }  // namespace ww::ops

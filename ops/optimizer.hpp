@@ -13,4 +13,7 @@ struct AdamStep {
 // param -= lr (m / (1-beta1^t)) / (sqrt(v / (1-beta2^t)) + eps).
 void adam_update(float* param, const float* grad, float* m, float* v, std::size_t n, const AdamStep& step);
 
+// velocity = momentum velocity + grad; param -= lr velocity.
+void sgd_update(float* param, const float* grad, float* velocity, std::size_t n, float lr, float momentum);
+
 }  // namespace ww::ops

@@ -1,8 +1,6 @@
 #pragma once
-// Adam (Kingma & Ba) with bias correction, on a fixed list of parameters.
-#include <vector>
-
-#include "autodiff/var.hpp"
+// Adam (Kingma & Ba) with bias correction.
+#include "optim/optimizer.hpp"
 
 namespace ww::optim {
 
@@ -13,21 +11,15 @@ struct AdamOptions {
   float eps = 1e-8f;
 };
 
-class Adam {
+class Adam : public Optimizer {
  public:
   Adam(std::vector<ad::Var> parameters, AdamOptions options = {});
-  // Updates every parameter that has a gradient; parameters without one are left as they are.
-  void step();
-  void zero_grad();
-  float learning_rate() const { return options_.learning_rate; }
-  void set_learning_rate(float learning_rate) { options_.learning_rate = learning_rate; }
-  long long steps_taken() const { return steps_; }
+  void step() override;
+  std::vector<std::pair<std::string, ad::Tensor>> state() const override;
 
  private:
-  std::vector<ad::Var> parameters_;
   std::vector<ad::Tensor> first_moments_, second_moments_;
   AdamOptions options_;
-  long long steps_ = 0;
 };
 
 }  // namespace ww::optim

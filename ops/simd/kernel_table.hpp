@@ -75,6 +75,9 @@ struct KernelTable {
   void (*adam_update)(float* param, const float* grad, float* m, float* v, size_t n, float lr,
                       float beta1, float beta2, float eps, float c1, float c2);
 
+  // SGD with momentum: v = momentum v + g; param -= lr v.
+  void (*sgd_update)(float* param, const float* grad, float* velocity, size_t n, float lr, float momentum);
+
   // sum_i (p[i] - t[i])^2.
   double (*squared_error_sum)(const float* p, const float* t, size_t n);
   // dp[i] += scale * (p[i] - t[i]).

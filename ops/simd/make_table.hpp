@@ -31,6 +31,7 @@ KernelTable make_table(const char* name) {
   t.gemm_pack_a_floats = GemmShape<A>::pack_a_floats;
   t.gemm_pack_b_floats = GemmShape<A>::pack_b_floats;
   t.adam_update = &adam_update<A>;
+  t.sgd_update = &sgd_update<A>;
   t.squared_error_sum = &squared_error_sum<A>;
   t.squared_error_backward = &squared_error_backward<A>;
   t.poisson_sum = &poisson_sum<A>;

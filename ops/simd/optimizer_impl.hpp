@@ -23,5 +23,16 @@ void adam_update(float* param, const float* grad, float* m, float* v, size_t n, 
   });
 }
 
+template <class A>
+void sgd_update(float* param, const float* grad, float* velocity, size_t n, float lr, float momentum) {
+  using B = Batch<A>;
+  const B lr_b(lr), momentum_b(momentum);
+  each_batch<A>(n, [&](size_t i, size_t count) {
+    const B v = xsimd::fma(momentum_b, load<A>(velocity + i, count), load<A>(grad + i, count));
+    store<A>(velocity + i, v, count);
+    store<A>(param + i, xsimd::fnma(lr_b, v, load<A>(param + i, count)), count);
+  });
+}
+
 }  // namespace
 }  // namespace ww::ops::simd

@@ -1,0 +1,23 @@
+#pragma once
+// How a model is trained (io/config reads and writes it as JSON).
+#include <cstdint>
+#include <string>
+
+#include "optim/schedule.hpp"
+
+namespace ww::optim {
+
+enum class OptimizerKind { adam, sgd };
+
+struct TrainConfig {
+  OptimizerKind optimizer = OptimizerKind::adam;
+  float learning_rate = 1e-3f;
+  float momentum = 0.9f;             // SGD only
+  std::int64_t batch_size = 64;
+  float validation_fraction = 0.2f;  // held out of the training data, from its end
+  std::uint64_t seed = 1;            // initialisation, batch order and readout samples
+  bool init_from_data = true;        // SPEC 2.4: biases from mean responses, masks from STAs
+  ScheduleConfig schedule;
+};
+
+}  // namespace ww::optim
