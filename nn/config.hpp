@@ -22,7 +22,7 @@ struct LayerSpec {
 
 struct CoreConfig {
   std::int64_t input_channels = 1;
-  std::vector<LayerSpec> layers;
+  std::vector<LayerSpec> layers{LayerSpec{}};  // default: one 5x5 layer of 16 channels
 };
 
 enum class ReadoutKind { factorized, fixed_mask, fully_connected, gaussian };

@@ -1,0 +1,209 @@
+// .npy/.npz, checkpoints and configuration files: round trips and every malformed variant.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <limits>
+
+#include "io/atomic_file.hpp"
+#include "io/checkpoint.hpp"
+#include "io/config.hpp"
+#include "io/dataset.hpp"
+#include "io/npy.hpp"
+#include "tests/teacher.hpp"
+
+namespace ww::io {
+namespace {
+
+// A .npy file from a header dictionary and raw data, with the given format version.
+std::string npy_file(const std::string& dict, const std::string& data, int major = 1) {
+  std::string header = dict;
+  const std::size_t length_bytes = major == 1 ? 2 : 4;
+  while ((8 + length_bytes + header.size() + 1) % 64 != 0) header += ' ';
+  header += '\n';
+  std::string bytes = "\x93NUMPY";
+  bytes += static_cast<char>(major);
+  bytes += '\0';
+  for (std::size_t i = 0; i < length_bytes; ++i) bytes += static_cast<char>((header.size() >> (8 * i)) & 0xff);
+  return bytes + header + data;
+}
+
+template <class T>
+std::string raw(std::initializer_list<T> values) {
+  std::string bytes;
+  for (T v : values) bytes.append(reinterpret_cast<const char*>(&v), sizeof(T));
+  return bytes;
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+void write_bytes(const std::string& path, const std::string& bytes) { std::ofstream(path, std::ios::binary) << bytes; }
+
+}  // namespace
+
+TEST_CASE("npy: every supported dtype and header version reads back") {
+  const std::string dir = testing::temporary_folder("npy");
+  struct Case {
+    std::string descr, data;
+    std::vector<float> expected;
+    int major;
+  };
+  const std::vector<Case> cases = {
+      {"<f4", raw<float>({1.5f, -2.f}), {1.5f, -2.f}, 1},
+      {"<f8", raw<double>({0.25, 1e3}), {0.25f, 1000.f}, 2},
+      {"|u1", raw<std::uint8_t>({0, 255}), {0.f, 255.f}, 3},
+      {"<i4", raw<std::int32_t>({-7, 9}), {-7.f, 9.f}, 1},
+      {"<i8", raw<std::int64_t>({-3, 123456789}), {-3.f, 123456789.f}, 1},
+      {"|b1", raw<std::uint8_t>({1, 0}), {1.f, 0.f}, 1},
+  };
+  for (const Case& c : cases) {
+    INFO(c.descr << " version " << c.major);
+    const std::string path = dir + "/a.npy";
+    write_bytes(path, npy_file("{'descr': '" + c.descr + "', 'fortran_order': False, 'shape': (2,), }", c.data, c.major));
+    const NpyArray a = read_npy(path);
+    CHECK(a.shape == std::vector<std::int64_t>{2});
+    CHECK(a.to_tensor().to_vector() == c.expected);
+  }
+  write_bytes(dir + "/s.npy", npy_file("{'descr': '<U3', 'fortran_order': False, 'shape': (2,), }",
+                                       raw<std::uint32_t>({'t', 'r', 'a', 'f', 'o', 0})));
+  CHECK(read_npy(dir + "/s.npy").to_strings() == std::vector<std::string>{"tra", "fo"});
+  write_bytes(dir + "/i.npy", npy_file("{'descr': '<i8', 'fortran_order': False, 'shape': (), }", raw<std::int64_t>({42})));
+  CHECK(read_npy(dir + "/i.npy").to_integers() == std::vector<std::int64_t>{42});
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("npy and npz written by us read back exactly") {
+  const std::string dir = testing::temporary_folder("npz");
+  const ad::Tensor t = ad::Tensor::from_values({2, 3}, {1, 2, 3, 4, 5, 6.5f});
+  write_npy(dir + "/t.npy", t);
+  CHECK(read_npy(dir + "/t.npy").to_tensor().to_vector() == t.to_vector());
+  for (bool compress : {false, true}) {
+    write_npz(dir + "/t.npz", {{"images", t}, {"responses", t.reshaped({3, 2})}}, compress);
+    const auto arrays = read_npz(dir + "/t.npz");
+    REQUIRE(arrays.count("responses") == 1);
+    CHECK(arrays.at("responses").shape == std::vector<std::int64_t>{3, 2});
+    CHECK(arrays.at("images").to_tensor().to_vector() == t.to_vector());
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("malformed npy files give errors naming the file and the problem") {
+  const std::string dir = testing::temporary_folder("bad-npy");
+  const std::string path = dir + "/bad.npy";
+  const std::string good = npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }", raw<float>({1, 2, 3, 4}));
+  struct Case {
+    std::string bytes;
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      {good.substr(0, good.size() - 3), "truncated"},
+      {good.substr(0, 20), "truncated inside the header"},
+      {"PK\x03\x04 not numpy", "magic"},
+      {npy_file("{'descr': '>f4', 'fortran_order': False, 'shape': (1,), }", raw<float>({1})), "big-endian"},
+      {npy_file("{'descr': '<f4', 'fortran_order': True, 'shape': (1,), }", raw<float>({1})), "fortran_order"},
+      {npy_file("{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }", raw<float>({1, 2})), "not supported"},
+      {npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (-1,), }", ""), "negative"},
+      {npy_file("{'descr': '<f4', 'fortran_order': False, }", ""), "lacks"},
+      {good + "xx", "unexpected bytes"},
+  };
+  for (const Case& c : cases) {
+    write_bytes(path, c.bytes);
+    const std::string message = error_of([&] { read_npy(path); });
+    INFO(message);
+    CHECK(message.find(path) != std::string::npos);
+    CHECK(message.find(c.expected) != std::string::npos);
+  }
+  write_bytes(dir + "/broken.npz", "PK\x03\x04garbage");
+  CHECK(error_of([&] { read_npz(dir + "/broken.npz"); }).find("broken.npz") != std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("datasets: mismatched counts, wrong ranks and NaN are refused with the file named") {
+  const std::string dir = testing::temporary_folder("dataset");
+  write_npy(dir + "/images.npy", ad::Tensor::zeros({4, 5, 5}));
+  write_npy(dir + "/responses3.npy", ad::Tensor::zeros({3, 2}));
+  write_npy(dir + "/flat.npy", ad::Tensor::zeros({4}));
+  ad::Tensor with_nan = ad::Tensor::zeros({4, 2});
+  with_nan.data()[5] = std::numeric_limits<float>::quiet_NaN();
+  write_npy(dir + "/nan.npy", with_nan);
+  CHECK(error_of([&] { load_dataset(dir + "/images.npy", dir + "/responses3.npy"); }).find("3 responses for 4 images") != std::string::npos);
+  CHECK(error_of([&] { load_dataset(dir + "/flat.npy", dir + "/responses3.npy"); }).find("flat.npy") != std::string::npos);
+  const std::string nan_error = error_of([&] { load_dataset(dir + "/images.npy", dir + "/nan.npy"); });
+  CHECK(nan_error.find("nan.npy: element [2,1] is NaN") != std::string::npos);
+  const Dataset ok = load_dataset(dir + "/images.npy", "-");
+  CHECK(ok.images.shape() == ad::Shape{4, 1, 5, 5});
+  write_npz(dir + "/only_images.npz", {{"images", ad::Tensor::zeros({4, 5, 5})}});
+  CHECK(error_of([&] { load_dataset(dir + "/only_images.npz", ""); }).find("has no array 'responses'") != std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("checkpoints round-trip and refuse truncated, corrupted and unknown-version files") {
+  const std::string dir = testing::temporary_folder("checkpoint");
+  const std::string path = dir + "/c.wwc";
+  Checkpoint c;
+  c.texts["config"] = "{}";
+  c.integers["step"] = 1234567890123;
+  c.reals["best_loss"] = 0.125;
+  c.tensors["param/w"] = ad::Tensor::from_values({2, 2}, {1, 2, 3, 4});
+  save_checkpoint(path, c);
+  const Checkpoint back = load_checkpoint(path);
+  CHECK(back.integer("step") == 1234567890123);
+  CHECK(back.real("best_loss") == 0.125);
+  CHECK(back.text("config") == "{}");
+  CHECK(back.tensor("param/w").to_vector() == std::vector<float>{1, 2, 3, 4});
+  CHECK(error_of([&] { back.integer("missing"); }).find("field 'missing' is missing") != std::string::npos);
+
+  const std::vector<char> bytes = read_file(path);
+  const std::string original(bytes.begin(), bytes.end());
+  struct Case {
+    std::string bytes, expected;
+  };
+  std::string corrupted = original;
+  corrupted[corrupted.size() - 5] ^= 0x40;
+  std::string future = original;
+  future[21] = 9;
+  const std::vector<Case> cases = {{original.substr(0, original.size() - 10), "truncated"},
+                                   {original.substr(0, 25), "truncated inside the checkpoint header"},
+                                   {corrupted, "CRC-32"},
+                                   {future, "version 9 is not supported"},
+                                   {"hello", "not a whatwhere checkpoint"}};
+  for (const Case& k : cases) {
+    write_bytes(path, k.bytes);
+    const std::string message = error_of([&] { load_checkpoint(path); });
+    INFO(message);
+    CHECK(message.find(path) != std::string::npos);
+    CHECK(message.find(k.expected) != std::string::npos);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("configuration: defaults, round trip, unknown keys and wrong types") {
+  const Config defaults = parse_config("{}", "x.json");
+  CHECK(defaults.training.learning_rate == doctest::Approx(1e-3));
+  Config c = parse_config(R"({"model": {"core": {"layers": [{"channels": 8, "kernel": 3, "padding": "same"}]},
+      "readout": {"kind": "gaussian", "covariance": "isotropic"}, "loss": "poisson"},
+      "training": {"batch_size": 32, "schedule": {"eval_every": 50}}})", "x.json");
+  CHECK(c.model.core.layers.at(0).padding == ops::Padding::same);
+  CHECK(c.model.readout.covariance == nn::GaussianCovariance::isotropic);
+  const Config again = parse_config(config_to_json(c), "y.json");
+  CHECK(config_to_json(again) == config_to_json(c));
+  CHECK(error_of([] { parse_config(R"({"model": {"readout": {"kindd": "gaussian"}}})", "x.json"); })
+            .find("x.json: model.readout.kindd: unknown key") != std::string::npos);
+  CHECK(error_of([] { parse_config(R"({"training": {"batch_size": "64"}})", "x.json"); })
+            .find("training.batch_size: expected an integer") != std::string::npos);
+  CHECK(error_of([] { parse_config(R"({"model": {"readout": {"kind": "full"}}})", "x.json"); })
+            .find("'full' is not one of factorized, fixed_mask, fully_connected, gaussian") != std::string::npos);
+  CHECK(error_of([] { parse_config("{nope", "x.json"); }).find("x.json: not valid JSON") != std::string::npos);
+}
+
+}  // namespace ww::io

@@ -1,0 +1,257 @@
+#include "tools/training.hpp"
+
+#include <cmath>
+#include <cstring>
+#include <numeric>
+#include <sstream>
+
+#include "nn/metrics.hpp"
+#include "optim/adam.hpp"
+#include "optim/sgd.hpp"
+
+namespace ww::training {
+namespace {
+
+std::string rng_text(const std::mt19937_64& rng) {
+  std::ostringstream out;
+  out << rng;
+  return out.str();
+}
+
+void rng_from_text(std::mt19937_64& rng, const std::string& text, const std::string& origin) {
+  std::istringstream in(text);
+  in >> rng;
+  if (!in) throw io::FormatError(origin + ": a random generator state is corrupted");
+}
+
+// Copies the checkpoint's tensor `name` into `target`, which must have the same shape.
+void copy_into(const io::Checkpoint& checkpoint, const std::string& name, ad::Tensor target) {
+  const ad::Tensor& stored = checkpoint.tensor(name);
+  if (stored.shape() != target.shape()) {
+    throw io::FormatError(checkpoint.path + ": tensor '" + name + "' has shape " + ad::shape_string(stored.shape()) +
+                          ", the model needs " + ad::shape_string(target.shape()));
+  }
+  std::memcpy(target.data(), stored.data(), stored.numel() * sizeof(float));
+}
+
+void store_model(io::Checkpoint& checkpoint, const nn::Model& model) {
+  for (const auto& [name, var] : model.named_parameters()) checkpoint.tensors["param/" + name] = var.value().clone();
+  for (const auto& [name, tensor] : model.named_buffers()) checkpoint.tensors["buffer/" + name] = tensor.clone();
+}
+
+void load_model_state(const io::Checkpoint& checkpoint, nn::Model& model) {
+  for (auto& [name, var] : model.named_parameters()) copy_into(checkpoint, "param/" + name, var.value());
+  for (const auto& [name, tensor] : model.named_buffers()) copy_into(checkpoint, "buffer/" + name, tensor);
+}
+
+io::Config config_of(const io::Checkpoint& checkpoint) {
+  return io::parse_config(checkpoint.text("config"), checkpoint.path + " (its configuration)");
+}
+
+}  // namespace
+
+Trainer::Trainer(io::Config config, io::Dataset data) : config_(std::move(config)), data_(std::move(data)) {
+  const ad::Shape& si = data_.images.shape();
+  config_.model.input_height = si[2];
+  config_.model.input_width = si[3];
+  config_.model.core.input_channels = si[1];
+  config_.model.neurons = data_.responses.shape()[1];
+  build();
+  if (config_.training.init_from_data) {
+    model_->initialize_from_data(io::slice_rows(data_.images, 0, train_count_),
+                                 io::slice_rows(data_.responses, 0, train_count_));
+  }
+  snapshot_best();
+}
+
+Trainer::Trainer(const io::Checkpoint& checkpoint, io::Dataset data) : config_(config_of(checkpoint)), data_(std::move(data)) {
+  const ad::Shape& si = data_.images.shape();
+  if (si[1] != config_.model.core.input_channels || si[2] != config_.model.input_height ||
+      si[3] != config_.model.input_width || data_.responses.shape()[1] != config_.model.neurons) {
+    throw io::FormatError(checkpoint.path + ": was trained on images [" + std::to_string(config_.model.core.input_channels) + "," +
+                          std::to_string(config_.model.input_height) + "," + std::to_string(config_.model.input_width) +
+                          "] and " + std::to_string(config_.model.neurons) + " neurons; this data has images " +
+                          ad::shape_string(si) + " and responses " + ad::shape_string(data_.responses.shape()));
+  }
+  build();
+  load_model_state(checkpoint, *model_);
+  for (const auto& [name, tensor] : optimizer_->state()) copy_into(checkpoint, "optimizer/" + name, tensor);
+  optimizer_->set_steps_taken(checkpoint.integer("optimizer_steps"));
+  optimizer_->set_learning_rate(static_cast<float>(checkpoint.real("learning_rate")));
+  schedule_->restore(checkpoint.real("best_loss"), checkpoint.integer("schedule_waiting"), checkpoint.integer("schedule_decays"));
+  auto parameters = model_->named_parameters();
+  auto buffers = model_->named_buffers();
+  for (std::size_t i = 0; i < parameters.size(); ++i) copy_into(checkpoint, "best_param/" + parameters[i].first, best_parameters_[i]);
+  for (std::size_t i = 0; i < buffers.size(); ++i) copy_into(checkpoint, "best_buffer/" + buffers[i].first, best_buffers_[i]);
+  rng_from_text(model_->rng(), checkpoint.text("model_rng"), checkpoint.path);
+  rng_from_text(sampler_, checkpoint.text("sampler_rng"), checkpoint.path);
+  step_ = checkpoint.integer("step");
+  finished_ = checkpoint.integer("finished") != 0;
+  progress_.validation_loss = checkpoint.real("validation_loss");
+  progress_.validation_correlation = checkpoint.real("validation_correlation");
+}
+
+void Trainer::build() {
+  const std::int64_t n = data_.images.shape()[0];
+  const auto validation = static_cast<std::int64_t>(std::llround(static_cast<double>(n) * config_.training.validation_fraction));
+  train_count_ = n - validation;
+  if (validation < 2 || train_count_ < 2) {
+    throw io::FormatError("training data: " + std::to_string(n) + " samples are too few to hold out a validation fraction of " +
+                          std::to_string(config_.training.validation_fraction));
+  }
+  model_ = std::make_unique<nn::Model>(config_.model, config_.training.seed);
+  sampler_.seed(config_.training.seed + 1);
+  const optim::TrainConfig& t = config_.training;
+  if (t.optimizer == optim::OptimizerKind::adam) {
+    optimizer_ = std::make_unique<optim::Adam>(model_->parameters(), optim::AdamOptions{t.learning_rate});
+  } else {
+    optimizer_ = std::make_unique<optim::Sgd>(model_->parameters(), t.learning_rate, t.momentum);
+  }
+  schedule_ = std::make_unique<optim::EarlyStopping>(t.schedule);
+  best_parameters_.clear();
+  best_buffers_.clear();
+  for (const auto& entry : model_->named_parameters()) best_parameters_.push_back(ad::Tensor(entry.second.shape()));
+  for (const auto& entry : model_->named_buffers()) best_buffers_.push_back(ad::Tensor(entry.second.shape()));
+}
+
+void Trainer::snapshot_best() {
+  auto parameters = model_->named_parameters();
+  auto buffers = model_->named_buffers();
+  for (std::size_t i = 0; i < parameters.size(); ++i)
+    std::memcpy(best_parameters_[i].data(), parameters[i].second.value().data(), best_parameters_[i].numel() * sizeof(float));
+  for (std::size_t i = 0; i < buffers.size(); ++i)
+    std::memcpy(best_buffers_[i].data(), buffers[i].second.data(), best_buffers_[i].numel() * sizeof(float));
+}
+
+void Trainer::restore_best() {
+  auto parameters = model_->named_parameters();
+  auto buffers = model_->named_buffers();
+  for (std::size_t i = 0; i < parameters.size(); ++i)
+    std::memcpy(parameters[i].second.value().data(), best_parameters_[i].data(), best_parameters_[i].numel() * sizeof(float));
+  for (std::size_t i = 0; i < buffers.size(); ++i)
+    std::memcpy(buffers[i].second.data(), best_buffers_[i].data(), best_buffers_[i].numel() * sizeof(float));
+}
+
+double Trainer::evaluate(double* mean_correlation) {
+  const std::int64_t n = data_.images.shape()[0];
+  const ad::Tensor prediction = predict(*model_, io::slice_rows(data_.images, train_count_, n));
+  const ad::Tensor target = io::slice_rows(data_.responses, train_count_, n);
+  *mean_correlation = nn::finite_mean(nn::correlation_per_neuron(prediction, target));
+  ad::NoGradGuard no_grad;
+  return model_->loss(ad::Var::constant(prediction), ad::Var::constant(target)).value().item();
+}
+
+Outcome Trainer::run(const std::atomic<bool>& interrupt, const std::function<void(const Progress&)>& on_progress,
+                     const std::function<void()>& on_evaluation) {
+  const optim::ScheduleConfig& schedule = config_.training.schedule;
+  const std::int64_t batch = std::min<std::int64_t>(config_.training.batch_size, train_count_);
+  std::vector<std::int64_t> order(static_cast<std::size_t>(train_count_));
+  progress_.max_steps = schedule.max_steps;
+  while (!finished_) {
+    if (interrupt.load()) return Outcome::interrupted;
+    if (step_ >= schedule.max_steps) {
+      restore_best();
+      finished_ = true;
+      on_evaluation();
+      break;
+    }
+    ++step_;
+    // A batch drawn without replacement; the sampler is the only state this needs.
+    std::iota(order.begin(), order.end(), 0);
+    for (std::int64_t i = 0; i < batch; ++i) {
+      std::uniform_int_distribution<std::int64_t> pick(i, train_count_ - 1);
+      std::swap(order[static_cast<std::size_t>(i)], order[static_cast<std::size_t>(pick(sampler_))]);
+    }
+    const std::vector<std::int64_t> rows(order.begin(), order.begin() + batch);
+    model_->train();
+    optimizer_->zero_grad();
+    const ad::Var prediction = model_->forward(ad::Var::constant(io::gather_rows(data_.images, rows)));
+    const ad::Var loss = model_->loss(prediction, ad::Var::constant(io::gather_rows(data_.responses, rows)));
+    const ad::Var penalty = model_->penalty(prediction);
+    const ad::Var total = penalty.defined() ? ad::add(loss, penalty) : loss;
+    progress_.train_loss = loss.value().item();
+    if (!std::isfinite(total.value().item())) {
+      ad::clear_tape();
+      divergence_ = "the training loss became " + std::to_string(total.value().item()) + " at step " + std::to_string(step_);
+      return Outcome::diverged;
+    }
+    ad::backward(total);
+    optimizer_->step();
+    progress_.step = step_;
+    progress_.learning_rate = optimizer_->learning_rate();
+    progress_.evaluated = step_ % schedule.eval_every == 0;
+    if (progress_.evaluated) {
+      progress_.validation_loss = evaluate(&progress_.validation_correlation);
+      if (!std::isfinite(progress_.validation_loss)) {
+        divergence_ = "the validation loss became " + std::to_string(progress_.validation_loss) + " at step " + std::to_string(step_);
+        return Outcome::diverged;
+      }
+      switch (schedule_->observe(progress_.validation_loss)) {
+        case optim::Decision::improved: snapshot_best(); break;
+        case optim::Decision::waiting: break;
+        case optim::Decision::decay:
+          restore_best();
+          optimizer_->set_learning_rate(optimizer_->learning_rate() * schedule.decay);
+          break;
+        case optim::Decision::stop:
+          restore_best();
+          finished_ = true;
+          break;
+      }
+      progress_.best_validation_loss = schedule_->best_loss();
+      progress_.decays = schedule_->decays();
+      progress_.learning_rate = optimizer_->learning_rate();
+    }
+    on_progress(progress_);
+    if (progress_.evaluated) on_evaluation();
+  }
+  return Outcome::finished;
+}
+
+io::Checkpoint Trainer::checkpoint() const {
+  io::Checkpoint c;
+  c.texts["config"] = io::config_to_json(config_);
+  c.texts["model_rng"] = rng_text(model_->rng());
+  c.texts["sampler_rng"] = rng_text(sampler_);
+  store_model(c, *model_);
+  for (const auto& [name, tensor] : optimizer_->state()) c.tensors["optimizer/" + name] = tensor.clone();
+  auto parameters = model_->named_parameters();
+  auto buffers = model_->named_buffers();
+  for (std::size_t i = 0; i < parameters.size(); ++i) c.tensors["best_param/" + parameters[i].first] = best_parameters_[i].clone();
+  for (std::size_t i = 0; i < buffers.size(); ++i) c.tensors["best_buffer/" + buffers[i].first] = best_buffers_[i].clone();
+  c.integers["step"] = step_;
+  c.integers["finished"] = finished_ ? 1 : 0;
+  c.integers["optimizer_steps"] = optimizer_->steps_taken();
+  c.integers["schedule_waiting"] = schedule_->evaluations_without_improvement();
+  c.integers["schedule_decays"] = schedule_->decays();
+  c.reals["learning_rate"] = optimizer_->learning_rate();
+  c.reals["best_loss"] = schedule_->best_loss();
+  c.reals["validation_loss"] = progress_.validation_loss;
+  c.reals["validation_correlation"] = progress_.validation_correlation;
+  return c;
+}
+
+std::unique_ptr<nn::Model> load_model(const io::Checkpoint& checkpoint) {
+  const io::Config config = config_of(checkpoint);
+  auto model = std::make_unique<nn::Model>(config.model, config.training.seed);
+  load_model_state(checkpoint, *model);
+  model->eval();
+  return model;
+}
+
+ad::Tensor predict(nn::Model& model, const ad::Tensor& images, std::int64_t batch) {
+  const bool was_training = model.training();
+  model.eval();
+  ad::NoGradGuard no_grad;
+  const std::int64_t n = images.shape()[0];
+  ad::Tensor out({n, model.config().neurons});
+  for (std::int64_t begin = 0; begin < n; begin += batch) {
+    const std::int64_t end = std::min(n, begin + batch);
+    const ad::Tensor part = model.forward(ad::Var::constant(io::slice_rows(images, begin, end))).value();
+    std::memcpy(out.data() + begin * model.config().neurons, part.data(), part.numel() * sizeof(float));
+  }
+  model.train(was_training);
+  return out;
+}
+
+}  // namespace ww::training

@@ -1,0 +1,77 @@
+#pragma once
+// The training loop shared by ww-train and by programs that embed the engine: minibatch steps,
+// validation every E steps with the paper's early-stopping schedule, and complete, resumable
+// checkpoints (parameters, buffers, optimizer state, schedule state, random generators, step).
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <random>
+
+#include "io/checkpoint.hpp"
+#include "io/config.hpp"
+#include "io/dataset.hpp"
+#include "nn/model.hpp"
+#include "optim/optimizer.hpp"
+
+namespace ww::training {
+
+struct Progress {
+  std::int64_t step = 0, max_steps = 0;
+  double train_loss = 0;                    // this step's data loss
+  double validation_loss = 0;               // at the last evaluation
+  double validation_correlation = 0;        // mean over neurons, at the last evaluation
+  double best_validation_loss = 0;
+  float learning_rate = 0;
+  std::int64_t decays = 0;
+  bool evaluated = false;                   // this report follows an evaluation
+};
+
+enum class Outcome { finished, interrupted, diverged };
+
+class Trainer {
+ public:
+  // A fresh run on `data` (split: the last validation_fraction of it validates). The model's
+  // input size and neuron count come from the data.
+  Trainer(io::Config config, io::Dataset data);
+  // Continues a run from its checkpoint; throws io::FormatError if it does not fit this data.
+  Trainer(const io::Checkpoint& checkpoint, io::Dataset data);
+
+  // Trains until the schedule stops (best parameters restored), `interrupt` becomes true, or a
+  // loss is not finite (parameters left at the last evaluation's state is up to the caller's
+  // checkpoint). on_progress is called after every step; on_evaluation after every evaluation.
+  Outcome run(const std::atomic<bool>& interrupt, const std::function<void(const Progress&)>& on_progress,
+              const std::function<void()>& on_evaluation);
+
+  io::Checkpoint checkpoint() const;
+  nn::Model& model() { return *model_; }
+  const io::Config& config() const { return config_; }
+  std::int64_t step() const { return step_; }
+  bool finished() const { return finished_; }
+  const std::string& divergence() const { return divergence_; }
+
+ private:
+  void build();
+  double evaluate(double* mean_correlation);
+  void snapshot_best();
+  void restore_best();
+
+  io::Config config_;
+  io::Dataset data_;
+  std::int64_t train_count_ = 0;
+  std::unique_ptr<nn::Model> model_;
+  std::unique_ptr<optim::Optimizer> optimizer_;
+  std::unique_ptr<optim::EarlyStopping> schedule_;
+  std::mt19937_64 sampler_;
+  std::vector<ad::Tensor> best_parameters_, best_buffers_;
+  std::int64_t step_ = 0;
+  bool finished_ = false;
+  Progress progress_;
+  std::string divergence_;
+};
+
+// A trained model from a checkpoint, in evaluation mode.
+std::unique_ptr<nn::Model> load_model(const io::Checkpoint& checkpoint);
+// Predictions for images [n, c, h, w] (or [n, h, w]) in batches, without gradients.
+ad::Tensor predict(nn::Model& model, const ad::Tensor& images, std::int64_t batch = 256);
+
+}  // namespace ww::training

@@ -1,0 +1,68 @@
+// ww-eval: a trained model's accuracy on test data: per-neuron correlation and fraction of
+// variance explained (FEV when the responses are noise-free), with means, as a table and JSON.
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <cstdio>
+
+#include "io/atomic_file.hpp"
+#include "nn/metrics.hpp"
+#include "ops/parallel.hpp"
+#include "tools/cli.hpp"
+#include "tools/training.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"ww-eval: evaluate a trained model on test images and responses"};
+  std::string checkpoint_path, images_path, responses_path, json_path;
+  int threads = 0;
+  app.add_option("--checkpoint", checkpoint_path, "checkpoint.wwc written by ww-train")->required()->check(CLI::ExistingFile);
+  app.add_option("--images", images_path, "test images .npy, or an .npz with 'images' and 'responses'")->required()->check(CLI::ExistingFile);
+  app.add_option("--responses", responses_path, "test responses .npy [n, neurons] (noise-free for FEV)")->check(CLI::ExistingFile);
+  app.add_option("--json", json_path, "also write every metric, per neuron too, to this JSON file");
+  app.add_option("--threads", threads, "worker threads (0: all cores)")->check(CLI::NonNegativeNumber);
+  CLI11_PARSE(app, argc, argv);
+  return ww::tools::run_tool("ww-eval", [&] {
+    ww::ops::set_num_threads(threads);
+    const ww::io::Checkpoint checkpoint = ww::io::load_checkpoint(checkpoint_path);
+    auto model = ww::training::load_model(checkpoint);
+    const ww::io::Dataset data = ww::io::load_dataset(images_path, responses_path);
+    if (data.responses.shape()[1] != model->config().neurons) {
+      throw std::runtime_error((responses_path.empty() ? images_path : responses_path) + ": responses have " +
+                               std::to_string(data.responses.shape()[1]) + " neurons, the model predicts " +
+                               std::to_string(model->config().neurons));
+    }
+    const ww::ad::Tensor prediction = ww::training::predict(*model, data.images);
+    const std::vector<double> correlation = ww::nn::correlation_per_neuron(prediction, data.responses);
+    const std::vector<double> fev = ww::nn::fev_per_neuron(prediction, data.responses);
+    double loss = 0;
+    {
+      ww::ad::NoGradGuard no_grad;
+      loss = model->loss(ww::ad::Var::constant(prediction), ww::ad::Var::constant(data.responses)).value().item();
+    }
+    const double mean_correlation = ww::nn::finite_mean(correlation), mean_fev = ww::nn::finite_mean(fev);
+    std::printf("%-28s %10s\n", "metric", "value");
+    std::printf("%-28s %10lld\n", "images", static_cast<long long>(prediction.shape()[0]));
+    std::printf("%-28s %10lld\n", "neurons", static_cast<long long>(prediction.shape()[1]));
+    std::printf("%-28s %10.4f\n", ("loss (" + ww::nn::to_string(model->config().loss) + ")").c_str(), loss);
+    std::printf("%-28s %10.4f\n", "mean correlation", mean_correlation);
+    std::printf("%-28s %10.4f\n", "mean FEV", mean_fev);
+    if (!json_path.empty()) {
+      auto finite_or_null = [](const std::vector<double>& values) {
+        nlohmann::json list = nlohmann::json::array();
+        for (double v : values) list.push_back(std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr));
+        return list;
+      };
+      const nlohmann::json report = {{"checkpoint", checkpoint_path},
+                                     {"images", prediction.shape()[0]},
+                                     {"neurons", prediction.shape()[1]},
+                                     {"loss", loss},
+                                     {"mean_correlation", mean_correlation},
+                                     {"mean_fev", mean_fev},
+                                     {"correlation", finite_or_null(correlation)},
+                                     {"fev", finite_or_null(fev)}};
+      ww::io::write_file_atomically(json_path, report.dump(2) + "\n");
+    }
+    return int{ww::tools::ok};
+  });
+}

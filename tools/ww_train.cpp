@@ -1,0 +1,147 @@
+// ww-train: trains a model on images and responses, writing a resumable checkpoint, the complete
+// configuration and a metrics log into an output folder.
+#include <CLI/CLI.hpp>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "io/atomic_file.hpp"
+#include "ops/isa.hpp"
+#include "ops/parallel.hpp"
+#include "tools/cli.hpp"
+#include "tools/training.hpp"
+
+namespace {
+
+std::atomic<bool> interrupt_requested{false};
+extern "C" void request_interrupt(int) { interrupt_requested.store(true); }
+
+std::string format_duration(double seconds) {
+  const long s = static_cast<long>(seconds);
+  char text[32];
+  if (s >= 3600) std::snprintf(text, sizeof text, "%ldh%02ldm", s / 3600, s / 60 % 60);
+  else std::snprintf(text, sizeof text, "%ldm%02lds", s / 60, s % 60);
+  return text;
+}
+
+// Keeps the metrics log's lines up to `step` (a resumed run rewrites what follows).
+void truncate_log(const std::string& path, std::int64_t step) {
+  std::ifstream in(path);
+  std::string kept, line;
+  while (std::getline(in, line)) {
+    const auto at = line.find("\"step\": ");
+    if (at != std::string::npos && std::stoll(line.substr(at + 8)) > step) break;
+    kept += line + "\n";
+  }
+  ww::io::write_file_atomically(path, kept);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"ww-train: fit a core + readout model to neural responses (early stopping on a held-out fraction)"};
+  std::string config_path, images_path, responses_path, out_dir;
+  bool resume = false, quiet = false;
+  int threads = 0;
+  app.add_option("--config", config_path, "JSON configuration (model + training); defaults for missing keys")->check(CLI::ExistingFile);
+  app.add_option("--images", images_path, "images .npy [n,h,w] or [n,c,h,w], or an .npz with 'images' and 'responses'")
+      ->required()->check(CLI::ExistingFile);
+  app.add_option("--responses", responses_path, "responses .npy [n,neurons] (omit with an .npz)")->check(CLI::ExistingFile);
+  app.add_option("--out", out_dir, "output folder: checkpoint.wwc, config.json, metrics.jsonl")->required();
+  app.add_flag("--resume", resume, "continue from OUT/checkpoint.wwc (its configuration is used)");
+  app.add_option("--threads", threads, "worker threads (0: all cores)")->check(CLI::NonNegativeNumber);
+  app.add_flag("--quiet", quiet, "print only the final summary");
+  CLI11_PARSE(app, argc, argv);
+
+  return ww::tools::run_tool("ww-train", [&]() -> int {
+    ww::ops::set_num_threads(threads);
+    std::filesystem::create_directories(out_dir);
+    const std::string checkpoint_path = out_dir + "/checkpoint.wwc";
+    const std::string log_path = out_dir + "/metrics.jsonl";
+    const ww::io::Dataset data = ww::io::load_dataset(images_path, responses_path);
+    std::unique_ptr<ww::training::Trainer> trainer;
+    if (resume) {
+      if (!std::filesystem::exists(checkpoint_path)) throw std::runtime_error(checkpoint_path + ": no checkpoint to resume from");
+      const ww::io::Checkpoint checkpoint = ww::io::load_checkpoint(checkpoint_path);
+      trainer = std::make_unique<ww::training::Trainer>(checkpoint, data);
+      truncate_log(log_path, trainer->step());
+      if (!quiet) std::printf("ww-train: resuming %s at step %lld\n", checkpoint_path.c_str(), static_cast<long long>(trainer->step()));
+    } else {
+      if (std::filesystem::exists(checkpoint_path)) {
+        throw std::runtime_error(checkpoint_path + " exists: pass --resume to continue that run, or choose another --out");
+      }
+      const ww::io::Config config = config_path.empty() ? ww::io::parse_config("{}", "(defaults)") : ww::io::read_config(config_path);
+      trainer = std::make_unique<ww::training::Trainer>(config, data);
+      ww::io::write_file_atomically(log_path, "");
+    }
+    ww::io::write_file_atomically(out_dir + "/config.json", ww::io::config_to_json(trainer->config()));
+
+    const auto& model = trainer->model();
+    if (!quiet) {
+      std::printf("ww-train: %lld images %s, %lld neurons, %s readout, %zu parameters, %s, %d threads\n",
+                  static_cast<long long>(data.images.shape()[0]), ww::ad::shape_string(data.images.shape()).c_str(),
+                  static_cast<long long>(model.config().neurons), ww::nn::to_string(model.config().readout.kind).c_str(),
+                  model.parameter_count(), ww::ops::isa_name(ww::ops::current_isa()), ww::ops::num_threads());
+    }
+    std::signal(SIGINT, request_interrupt);
+    std::signal(SIGTERM, request_interrupt);
+    const bool terminal = isatty(STDOUT_FILENO) && !quiet;
+    const auto start = std::chrono::steady_clock::now();
+    const std::int64_t first_step = trainer->step();
+    std::ofstream log(log_path, std::ios::app);
+    auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+
+    auto on_progress = [&](const ww::training::Progress& p) {
+      const double seconds = elapsed();
+      const double per_step = seconds / static_cast<double>(std::max<std::int64_t>(1, p.step - first_step));
+      if (p.evaluated) {
+        log << "{\"step\": " << p.step << ", \"train_loss\": " << p.train_loss << ", \"validation_loss\": " << p.validation_loss
+            << ", \"validation_correlation\": " << p.validation_correlation << ", \"best_validation_loss\": "
+            << p.best_validation_loss << ", \"learning_rate\": " << p.learning_rate << ", \"decays\": " << p.decays
+            << ", \"seconds\": " << seconds << "}\n";
+        log.flush();
+      }
+      if (terminal) {
+        std::printf("\r\033[Kstep %lld | loss %.4g | val %.4g (r %.3f) | lr %.2g | %.1f ms/step | at most %s left",
+                    static_cast<long long>(p.step), p.train_loss, p.validation_loss, p.validation_correlation,
+                    p.learning_rate, per_step * 1e3,
+                    format_duration(per_step * static_cast<double>(p.max_steps - p.step)).c_str());
+        std::fflush(stdout);
+      } else if (p.evaluated && !quiet) {
+        std::printf("step %lld loss %.5g val_loss %.5g val_corr %.4f lr %.3g decays %lld %.1f ms/step\n",
+                    static_cast<long long>(p.step), p.train_loss, p.validation_loss, p.validation_correlation,
+                    p.learning_rate, static_cast<long long>(p.decays), per_step * 1e3);
+        std::fflush(stdout);
+      }
+    };
+    auto save = [&] { ww::io::save_checkpoint(checkpoint_path, trainer->checkpoint()); };
+
+    const ww::training::Outcome outcome = trainer->run(interrupt_requested, on_progress, save);
+    if (terminal) std::printf("\n");
+    switch (outcome) {
+      case ww::training::Outcome::interrupted:
+        save();
+        std::printf("ww-train: interrupted at step %lld; checkpoint written, continue with --resume\n",
+                    static_cast<long long>(trainer->step()));
+        return ww::tools::interrupted;
+      case ww::training::Outcome::diverged:
+        std::fprintf(stderr,
+                     "ww-train: diverged: %s. The last good checkpoint is kept in %s; try a lower learning rate or "
+                     "check the data.\n",
+                     trainer->divergence().c_str(), checkpoint_path.c_str());
+        return ww::tools::diverged;
+      case ww::training::Outcome::finished: break;
+    }
+    const ww::io::Checkpoint final_state = trainer->checkpoint();
+    std::printf("ww-train: finished at step %lld in %s: best validation loss %.5g, validation correlation %.4f -> %s\n",
+                static_cast<long long>(trainer->step()), format_duration(elapsed()).c_str(), final_state.real("best_loss"),
+                final_state.real("validation_correlation"), checkpoint_path.c_str());
+    return ww::tools::ok;
+  });
+}
