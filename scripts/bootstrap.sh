@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(g++ meson ninja-build pkg-config python3 libxsimd-dev libtbb-dev doctest-dev libcereal-dev
-          libcli11-dev nlohmann-json3-dev libzip-dev zlib1g-dev)
+          libcli11-dev nlohmann-json3-dev libzip-dev zlib1g-dev libstb-dev)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")

@@ -46,6 +46,7 @@ class Trainer {
   nn::Model& model() { return *model_; }
   const io::Config& config() const { return config_; }
   std::int64_t step() const { return step_; }
+  const ad::Shape& images_shape() const { return data_.images.shape(); }
   bool finished() const { return finished_; }
   const std::string& divergence() const { return divergence_; }
 

@@ -64,12 +64,11 @@ int main(int argc, char** argv) {
     std::filesystem::create_directories(out_dir);
     const std::string checkpoint_path = out_dir + "/checkpoint.wwc";
     const std::string log_path = out_dir + "/metrics.jsonl";
-    const ww::io::Dataset data = ww::io::load_dataset(images_path, responses_path);
     std::unique_ptr<ww::training::Trainer> trainer;
     if (resume) {
       if (!std::filesystem::exists(checkpoint_path)) throw std::runtime_error(checkpoint_path + ": no checkpoint to resume from");
       const ww::io::Checkpoint checkpoint = ww::io::load_checkpoint(checkpoint_path);
-      trainer = std::make_unique<ww::training::Trainer>(checkpoint, data);
+      trainer = std::make_unique<ww::training::Trainer>(checkpoint, ww::io::load_dataset(images_path, responses_path));
       truncate_log(log_path, trainer->step());
       if (!quiet) std::printf("ww-train: resuming %s at step %lld\n", checkpoint_path.c_str(), static_cast<long long>(trainer->step()));
     } else {
@@ -77,15 +76,15 @@ int main(int argc, char** argv) {
         throw std::runtime_error(checkpoint_path + " exists: pass --resume to continue that run, or choose another --out");
       }
       const ww::io::Config config = config_path.empty() ? ww::io::parse_config("{}", "(defaults)") : ww::io::read_config(config_path);
-      trainer = std::make_unique<ww::training::Trainer>(config, data);
+      trainer = std::make_unique<ww::training::Trainer>(config, ww::io::load_dataset(images_path, responses_path));
       ww::io::write_file_atomically(log_path, "");
     }
     ww::io::write_file_atomically(out_dir + "/config.json", ww::io::config_to_json(trainer->config()));
 
     const auto& model = trainer->model();
     if (!quiet) {
-      std::printf("ww-train: %lld images %s, %lld neurons, %s readout, %zu parameters, %s, %d threads\n",
-                  static_cast<long long>(data.images.shape()[0]), ww::ad::shape_string(data.images.shape()).c_str(),
+      std::printf("ww-train: images %s, %lld neurons, %s readout, %zu parameters, %s, %d threads\n",
+                  ww::ad::shape_string(trainer->images_shape()).c_str(),
                   static_cast<long long>(model.config().neurons), ww::nn::to_string(model.config().readout.kind).c_str(),
                   model.parameter_count(), ww::ops::isa_name(ww::ops::current_isa()), ww::ops::num_threads());
     }

@@ -1,0 +1,232 @@
+// The training tools end to end: teacher-student accuracy, exact resume after SIGKILL, Ctrl-C,
+// divergence, and the errors users see for bad input.
+#include <doctest/doctest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "io/checkpoint.hpp"
+#include "io/npy.hpp"
+#include "nn/metrics.hpp"
+#include "tests/teacher.hpp"
+#include "tools/training.hpp"
+
+namespace ww::testing {
+namespace {
+
+const std::string tools_dir = WW_TOOLS_DIR;
+
+struct ToolRun {
+  int exit_code;
+  std::string output;  // stdout and stderr
+};
+
+// Runs a tool to completion with its output captured.
+ToolRun run(const std::string& tool, const std::vector<std::string>& args) {
+  std::string command = tools_dir + "/" + tool;
+  for (const std::string& a : args) command += " '" + a + "'";
+  command += " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string output;
+  char buffer[4096];
+  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+// Starts a tool in the background with its output discarded; returns its process id.
+pid_t start(const std::string& tool, const std::vector<std::string>& args) {
+  const std::string path = tools_dir + "/" + tool;
+  std::vector<char*> argv{const_cast<char*>(path.c_str())};
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    std::freopen("/dev/null", "w", stdout);
+    execv(path.c_str(), argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+int wait_for(pid_t pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// The step of the checkpoint at `path`, or -1 while there is none.
+std::int64_t checkpoint_step(const std::string& path) {
+  if (!std::filesystem::exists(path)) return -1;
+  return io::load_checkpoint(path).integer("step");
+}
+
+// A small factorized-readout problem written to `dir`: images.npy, responses.npy, config.json.
+TeacherData write_problem(const std::string& dir, const std::string& config_json, std::int64_t images, unsigned seed) {
+  io::Config config = io::parse_config(config_json, "test config");
+  config.model.input_height = 20;
+  config.model.input_width = 20;
+  config.model.neurons = 30;
+  TeacherData data = make_teacher_data(config.model, images, 1000, 0.3f, seed);
+  io::write_npy(dir + "/images.npy", data.train.images);
+  io::write_npy(dir + "/responses.npy", data.train.responses);
+  std::ofstream(dir + "/config.json") << config_json;
+  return data;
+}
+
+const std::string factorized_config = R"({
+  "model": {"core": {"layers": [{"channels": 4, "kernel": 5, "nonlinearity": "softplus"}]},
+            "readout": {"kind": "factorized"}, "penalties": {"mask_l1": 0.01}},
+  "training": {"learning_rate": 0.01, "batch_size": 64,
+               "schedule": {"eval_every": 100, "patience": 3, "max_decays": 2, "max_steps": 6000}}})";
+
+double test_fev(const std::string& checkpoint, const TeacherData& data) {
+  auto model = training::load_model(io::load_checkpoint(checkpoint));
+  return nn::finite_mean(nn::fev_per_neuron(training::predict(*model, data.test_images), data.test_truth));
+}
+
+std::vector<float> all_parameters(const std::string& checkpoint) {
+  std::vector<float> values;
+  for (const auto& [name, tensor] : io::load_checkpoint(checkpoint).tensors) {
+    if (name.rfind("param/", 0) == 0) values.insert(values.end(), tensor.data(), tensor.data() + tensor.numel());
+  }
+  return values;
+}
+
+}  // namespace
+
+TEST_CASE("teacher-student: ww-train recovers a factorized-readout teacher (FEV >= 0.95)") {
+  const std::string dir = temporary_folder("teacher");
+  const TeacherData data = write_problem(dir, factorized_config, 4000, 5);
+  const ToolRun train = run("ww-train", {"--config", dir + "/config.json", "--images", dir + "/images.npy", "--responses",
+                                         dir + "/responses.npy", "--out", dir + "/out"});
+  INFO(train.output);
+  REQUIRE(train.exit_code == 0);
+  const double fev = test_fev(dir + "/out/checkpoint.wwc", data);
+  MESSAGE("factorized teacher-student test FEV: " << fev);
+  CHECK(fev >= 0.95);
+  // ww-eval reports the same number; ww-predict writes one prediction per image and neuron.
+  io::write_npy(dir + "/test_images.npy", data.test_images);
+  io::write_npy(dir + "/test_truth.npy", data.test_truth);
+  const ToolRun eval = run("ww-eval", {"--checkpoint", dir + "/out/checkpoint.wwc", "--images", dir + "/test_images.npy",
+                                       "--responses", dir + "/test_truth.npy", "--json", dir + "/eval.json"});
+  INFO(eval.output);
+  CHECK(eval.exit_code == 0);
+  CHECK(eval.output.find("mean FEV") != std::string::npos);
+  const ToolRun predict = run("ww-predict", {"--checkpoint", dir + "/out/checkpoint.wwc", "--images", dir + "/test_images.npy",
+                                             "--out", dir + "/prediction.npy"});
+  CHECK(predict.exit_code == 0);
+  CHECK(io::read_npy(dir + "/prediction.npy").shape == std::vector<std::int64_t>{1000, 30});
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a run killed with SIGKILL and resumed ends with the parameters of an uninterrupted run") {
+  const std::string dir = temporary_folder("resume");
+  const std::string config = R"({
+    "model": {"core": {"layers": [{"channels": 4, "kernel": 5, "nonlinearity": "softplus"}]},
+              "readout": {"kind": "gaussian", "init_sigma": 0.2}},
+    "training": {"learning_rate": 0.01, "schedule": {"eval_every": 25, "patience": 2, "max_decays": 1, "max_steps": 1200}}})";
+  write_problem(dir, config, 1500, 9);
+  const std::vector<std::string> common = {"--config", dir + "/config.json", "--images", dir + "/images.npy", "--responses",
+                                           dir + "/responses.npy", "--threads", "2"};
+  auto with_out = [&](const std::string& out, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = common;
+    args.push_back("--out");
+    args.push_back(dir + "/" + out);
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  };
+  REQUIRE(run("ww-train", with_out("whole")).exit_code == 0);
+
+  const pid_t pid = start("ww-train", with_out("killed"));
+  const std::string checkpoint = dir + "/killed/checkpoint.wwc";
+  // Kill once a few evaluations are saved (or when the run ends first, which the test reports).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  std::int64_t killed_at = -1;
+  while (std::chrono::steady_clock::now() < deadline) {
+    killed_at = checkpoint_step(checkpoint);
+    if (killed_at >= 100) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  kill(pid, SIGKILL);
+  const int status = wait_for(pid);
+  MESSAGE("killed at or after step " << killed_at << " (exit status " << status << ")");
+  CHECK(status == 128 + SIGKILL);
+  const ToolRun resumed = run("ww-train", with_out("killed", {"--resume"}));
+  INFO(resumed.output);
+  REQUIRE(resumed.exit_code == 0);
+  CHECK(resumed.output.find("resuming") != std::string::npos);
+  const std::vector<float> whole = all_parameters(dir + "/whole/checkpoint.wwc");
+  const std::vector<float> continued = all_parameters(checkpoint);
+  REQUIRE(whole.size() == continued.size());
+  CHECK(std::memcmp(whole.data(), continued.data(), whole.size() * sizeof(float)) == 0);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("Ctrl-C writes a checkpoint and exits 130; a diverging loss stops with a clear message") {
+  const std::string dir = temporary_folder("signals");
+  write_problem(dir, factorized_config, 1500, 3);
+  const std::vector<std::string> data = {"--images", dir + "/images.npy", "--responses", dir + "/responses.npy"};
+  std::vector<std::string> args = data;
+  for (const char* a : {"--config", "", "--out", ""}) args.push_back(a);
+  args[5] = dir + "/config.json";
+  args[7] = dir + "/interrupted";
+  const pid_t pid = start("ww-train", args);
+  while (checkpoint_step(dir + "/interrupted/checkpoint.wwc") < 100) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  kill(pid, SIGINT);
+  CHECK(wait_for(pid) == 130);
+  CHECK(checkpoint_step(dir + "/interrupted/checkpoint.wwc") >= 100);
+  // Running again without --resume refuses to overwrite the run.
+  const ToolRun again = run("ww-train", args);
+  CHECK(again.exit_code == 2);
+  CHECK(again.output.find("pass --resume") != std::string::npos);
+
+  std::ofstream(dir + "/explode.json") << R"({"model": {"core": {"layers": [{"channels": 4, "kernel": 5}]}},
+      "training": {"learning_rate": 1e30, "schedule": {"eval_every": 5}}})";
+  args[5] = dir + "/explode.json";
+  args[7] = dir + "/exploded";
+  const ToolRun exploded = run("ww-train", args);
+  INFO(exploded.output);
+  CHECK(exploded.exit_code == 3);
+  CHECK(exploded.output.find("diverged") != std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("tools refuse bad input with the file and the problem named, exit code 2") {
+  const std::string dir = temporary_folder("tool-errors");
+  io::write_npy(dir + "/images.npy", ad::Tensor::zeros({10, 8, 8}));
+  io::write_npy(dir + "/responses.npy", ad::Tensor::zeros({9, 3}));
+  std::ofstream(dir + "/garbage.wwc") << "not a checkpoint";
+  std::ofstream(dir + "/typo.json") << R"({"training": {"learning_rat": 0.1}})";
+  struct Case {
+    std::string tool;
+    std::vector<std::string> args;
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      {"ww-train", {"--images", dir + "/images.npy", "--responses", dir + "/responses.npy", "--out", dir + "/o"}, "9 responses for 10 images"},
+      {"ww-train", {"--config", dir + "/typo.json", "--images", dir + "/images.npy", "--responses", dir + "/responses.npy", "--out", dir + "/o"},
+       "typo.json: training.learning_rat: unknown key"},
+      {"ww-predict", {"--checkpoint", dir + "/garbage.wwc", "--images", dir + "/images.npy", "--out", dir + "/p.npy"},
+       "garbage.wwc: not a whatwhere checkpoint"},
+      {"ww-eval", {"--checkpoint", dir + "/garbage.wwc", "--images", dir + "/images.npy", "--responses", dir + "/responses.npy"},
+       "garbage.wwc"},
+  };
+  for (const Case& c : cases) {
+    const ToolRun r = run(c.tool, c.args);
+    INFO(c.tool << ": " << r.output);
+    CHECK(r.exit_code == 2);
+    CHECK(r.output.find(c.expected) != std::string::npos);
+  }
+  CHECK(run("ww-train", {"--help"}).output.find("--resume") != std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace ww::testing

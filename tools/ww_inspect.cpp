@@ -1,0 +1,88 @@
+// ww-inspect: what a checkpoint holds (layers, shapes, parameter counts, training state), and an
+// export of its parameters as .npy and of kernels, masks and feature weights as PNG pictures.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "io/figures.hpp"
+#include "io/npy.hpp"
+#include "tools/cli.hpp"
+#include "tools/training.hpp"
+
+namespace {
+
+using ww::ad::Tensor;
+
+// [out, in, k, k] -> [out*in, k, k] tiles.
+Tensor kernel_tiles(const Tensor& kernel) {
+  const auto& s = kernel.shape();
+  return kernel.reshaped({s[0] * s[1], s[2], s[3]});
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"ww-inspect: summarise a checkpoint and export its parameters"};
+  std::string checkpoint_path, export_dir;
+  int max_neurons = 64;
+  app.add_option("--checkpoint", checkpoint_path, "checkpoint.wwc written by ww-train")->required()->check(CLI::ExistingFile);
+  app.add_option("--export", export_dir, "folder for <parameter>.npy files and kernels/masks/features PNGs");
+  app.add_option("--max-neurons", max_neurons, "neurons shown in the masks picture")->check(CLI::PositiveNumber);
+  CLI11_PARSE(app, argc, argv);
+  return ww::tools::run_tool("ww-inspect", [&] {
+    const ww::io::Checkpoint checkpoint = ww::io::load_checkpoint(checkpoint_path);
+    auto model = ww::training::load_model(checkpoint);
+    const ww::nn::ModelConfig& c = model->config();
+    std::printf("checkpoint   %s (step %lld%s, best validation loss %.5g)\n", checkpoint_path.c_str(),
+                static_cast<long long>(checkpoint.integer("step")), checkpoint.integer("finished") ? ", finished" : "",
+                checkpoint.real("best_loss"));
+    std::printf("input        [%lld,%lld,%lld]\n", static_cast<long long>(c.core.input_channels),
+                static_cast<long long>(c.input_height), static_cast<long long>(c.input_width));
+    ww::nn::ModelConfig partial = c;
+    for (std::size_t i = 0; i < c.core.layers.size(); ++i) {
+      const auto& l = c.core.layers[i];
+      partial.core.layers.assign(c.core.layers.begin(), c.core.layers.begin() + static_cast<std::ptrdiff_t>(i) + 1);
+      const auto out = ww::nn::core_output_shape(partial);
+      std::printf("core %zu       conv %lldx%lld %s -> [%lld,%lld,%lld]%s, %s\n", i, static_cast<long long>(l.kernel),
+                  static_cast<long long>(l.kernel), l.padding == ww::ops::Padding::valid ? "valid" : "same",
+                  static_cast<long long>(out.channels), static_cast<long long>(out.height), static_cast<long long>(out.width),
+                  l.batch_norm ? " + batch norm" : "", ww::nn::to_string(l.nonlinearity).c_str());
+    }
+    std::printf("readout      %s, %lld neurons, %lld parameters per neuron, output %s\n",
+                ww::nn::to_string(c.readout.kind).c_str(), static_cast<long long>(c.neurons),
+                static_cast<long long>(model->readout().parameters_per_neuron()), ww::nn::to_string(c.readout.output).c_str());
+    std::printf("loss         %s\n", ww::nn::to_string(c.loss).c_str());
+    std::printf("\n%-36s %-16s %10s\n", "parameter", "shape", "count");
+    for (const auto& [name, var] : model->named_parameters()) {
+      std::printf("%-36s %-16s %10zu\n", name.c_str(), ww::ad::shape_string(var.shape()).c_str(), var.numel());
+    }
+    std::printf("%-36s %-16s %10zu\n", "total", "", model->parameter_count());
+    if (export_dir.empty()) return int{ww::tools::ok};
+
+    std::filesystem::create_directories(export_dir);
+    for (const auto& [name, var] : model->named_parameters()) ww::io::write_npy(export_dir + "/" + name + ".npy", var.value());
+    for (const auto& [name, tensor] : model->named_buffers()) ww::io::write_npy(export_dir + "/" + name + ".npy", tensor);
+    const auto kernels = model->core().kernels();
+    for (std::size_t i = 0; i < kernels.size(); ++i) {
+      const Tensor& k = kernels[i].value();
+      ww::io::write_tile_grid_png(export_dir + "/kernels_layer" + std::to_string(i) + ".png", kernel_tiles(k),
+                                  static_cast<int>(k.shape()[1] == 1 ? 8 : k.shape()[1]), k.shape()[2] >= 9 ? 4 : 8);
+    }
+    const auto features = ww::nn::core_output_shape(c);
+    for (const auto& [name, var] : model->named_parameters()) {
+      if (name == "readout.mask") {
+        const auto shown = std::min<std::int64_t>(max_neurons, c.neurons);
+        Tensor masks({shown, features.height, features.width});
+        std::copy(var.value().data(), var.value().data() + masks.numel(), masks.data());
+        ww::io::write_tile_grid_png(export_dir + "/masks.png", masks, 8, 4);
+      } else if (name == "readout.features") {
+        // One row per feature channel, one column per neuron (or transposed for the Gaussian readout).
+        const auto& s = var.shape();
+        ww::io::write_tile_grid_png(export_dir + "/features.png", var.value().reshaped({1, s[0], s[1]}), 1, 4);
+      }
+    }
+    std::printf("\nexported to %s\n", export_dir.c_str());
+    return int{ww::tools::ok};
+  });
+}
