@@ -206,4 +206,14 @@ TEST_CASE("configuration: defaults, round trip, unknown keys and wrong types") {
   CHECK(error_of([] { parse_config("{nope", "x.json"); }).find("x.json: not valid JSON") != std::string::npos);
 }
 
+TEST_CASE("the example configurations in configs/ are valid") {
+  int read = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(std::string(WW_SOURCE_DIR) + "/configs")) {
+    INFO(entry.path().string());
+    CHECK_NOTHROW(read_config(entry.path().string()));
+    ++read;
+  }
+  CHECK(read >= 4);
+}
+
 }  // namespace ww::io

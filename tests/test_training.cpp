@@ -127,6 +127,25 @@ TEST_CASE("teacher-student: ww-train recovers a factorized-readout teacher (FEV 
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("teacher-student: ww-train fits a Gaussian-readout teacher") {
+  // Point readouts of a random-kernel core have local minima (a neuron settles one or two pixels
+  // off with a compensating kernel shift); FEV 0.95 is not reached yet, see the note on issue 3.
+  const std::string dir = temporary_folder("teacher-gaussian");
+  const std::string config = R"({
+    "model": {"core": {"layers": [{"channels": 4, "kernel": 5, "nonlinearity": "softplus"}]},
+              "readout": {"kind": "gaussian", "init_sigma": 0.3}},
+    "training": {"learning_rate": 0.01, "schedule": {"patience": 5, "max_decays": 2, "max_steps": 30000}}})";
+  const TeacherData data = write_problem(dir, config, 4000, 5);
+  const ToolRun train = run("ww-train", {"--config", dir + "/config.json", "--images", dir + "/images.npy", "--responses",
+                                         dir + "/responses.npy", "--out", dir + "/out", "--quiet"});
+  INFO(train.output);
+  REQUIRE(train.exit_code == 0);
+  const double fev = test_fev(dir + "/out/checkpoint.wwc", data);
+  MESSAGE("Gaussian teacher-student test FEV: " << fev);
+  CHECK(fev >= 0.85);
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("a run killed with SIGKILL and resumed ends with the parameters of an uninterrupted run") {
   const std::string dir = temporary_folder("resume");
   const std::string config = R"({
