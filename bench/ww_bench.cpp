@@ -4,6 +4,8 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <cmath>
+#include <memory>
 #include <chrono>
 #include <cstdio>
 #include <functional>
@@ -13,6 +15,9 @@
 #include <vector>
 
 #include "autodiff/functions.hpp"
+#include "io/config.hpp"
+#include "nn/model.hpp"
+#include "optim/adam.hpp"
 #include "ops/isa.hpp"
 #include "ops/parallel.hpp"
 #include "tests/op_cases.hpp"
@@ -95,6 +100,39 @@ std::vector<Workload> workloads() {
                                      Var::parameter(Tensor::full({32}, 1.f)), Var::parameter(Tensor::zeros({32}))};
            },
            [state](const std::vector<Var>& in) { return ww::ad::batchnorm2d(in[0], in[1], in[2], *state, true); });
+  // One training step (forward, loss, penalties, backward, Adam) of the paper's three models.
+  struct Step {
+    const char* name;
+    const char* config;
+    std::int64_t batch, side, neurons;
+  };
+  for (const Step& st : {Step{"step_linear", R"({"model": {"core": {"layers": [{"channels": 1, "kernel": 17, "nonlinearity": "identity"}]},
+                               "penalties": {"mask_l1": 0.01, "feature_l1": 0.01}}})", 256, 48, 1000},
+                          Step{"step_nonlinear", R"({"model": {"core": {"layers": [{"channels": 32, "kernel": 5}, {"channels": 64, "kernel": 5},
+                               {"channels": 4, "kernel": 5}]}, "penalties": {"mask_l1": 0.01, "feature_l1": 0.01}}})", 64, 44, 1000},
+                          Step{"step_v1", R"({"model": {"core": {"layers": [{"channels": 48, "kernel": 13, "nonlinearity": "softplus"},
+                               {"channels": 48, "kernel": 3, "nonlinearity": "softplus"}, {"channels": 48, "kernel": 3, "nonlinearity": "identity"}]},
+                               "readout": {"positive": true, "output": "softplus"}, "loss": "poisson",
+                               "penalties": {"smoothness": 0.01, "smoothness_normalized": true, "group_sparsity": 0.01,
+                               "readout_product": 0.01}}})", 256, 31, 103}}) {
+    list.push_back({st.name, 0, [st] {
+                      ww::io::Config config = ww::io::parse_config(st.config, st.name);
+                      config.model.input_height = config.model.input_width = st.side;
+                      config.model.neurons = st.neurons;
+                      auto model = std::make_shared<ww::nn::Model>(config.model, 1);
+                      auto adam = std::make_shared<ww::optim::Adam>(model->parameters());
+                      const Var images = Var::constant(random_tensor({st.batch, 1, st.side, st.side}, 5));
+                      Tensor responses = random_tensor({st.batch, st.neurons}, 6);
+                      for (std::size_t i = 0; i < responses.numel(); ++i) responses.data()[i] = std::abs(responses.data()[i]);
+                      const Var targets = Var::constant(responses);
+                      return std::function<void()>([model, adam, images, targets] {
+                        adam->zero_grad();
+                        const Var prediction = model->forward(images);
+                        ww::ad::backward(ww::ad::add(model->loss(prediction, targets), model->penalty(prediction)));
+                        adam->step();
+                      });
+                    }});
+  }
   // Every case of the op table (small shapes: dispatch and tape overheads).
   for (const auto& c : ww::testing::op_cases()) {
     list.push_back({"op/" + c.name + "_fwdbwd", 0, [&c] {
@@ -144,7 +182,7 @@ Result measure(const Workload& w, int threads, double min_seconds) {
 
 int main(int argc, char** argv) {
   CLI::App app{"ww-bench: time whatwhere's ops on the project's workloads"};
-  std::string filter = "^conv|^softplus|^relu|^batchnorm", format = "table";
+  std::string filter = "^conv|^softplus|^relu|^batchnorm|^step", format = "table";
   std::vector<int> threads{2};
   double min_seconds = 0.5;
   bool list_only = false;
