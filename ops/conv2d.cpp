@@ -3,7 +3,6 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
-#include <vector>
 
 #include "ops/matmul.hpp"
 #include "ops/parallel.hpp"
@@ -108,40 +107,74 @@ void conv2d_forward(const float* x, const float* w, float* y, const Conv2dShape&
   });
 }
 
-void conv2d_backward(const float* x, const float* w, const float* dy, float* dx, float* dw,
-                     const Conv2dShape& s) {
+namespace {
+
+// dw += sum over images of dy[b] cols[b]^T, in at most 16 chunks of images fixed by the batch size
+// alone, each with its own partial sum, added in chunk order: identical for any thread count.
+void weight_gradient(const float* x, const float* dy, float* dw, const Conv2dShape& s) {
   const std::size_t image_size = s.in_channels * s.height * s.width;
   const std::size_t P = pixels(s), R = column_rows(s);
   const std::size_t weight_size = s.out_channels * R;
-  // At most 16 chunks of images, fixed by the batch size alone, each with its own weight
-  // gradient, summed in chunk order: identical results for any thread count.
   const std::size_t grain = (s.batch + 15) / 16;
   const std::size_t chunks = chunk_count(s.batch, grain);
-  std::vector<float> weight_partials(dw != nullptr ? chunks * weight_size : 0, 0.f);
+  // The calling thread's scratch: the tasks below use other slots.
+  float* partials = scratch(ScratchSlot::partials, chunks * weight_size);
   parallel_for(s.batch, grain, [&](std::size_t chunk, std::size_t begin, std::size_t end) {
+    float* partial = partials + chunk * weight_size;
     for (std::size_t b = begin; b < end; ++b) {
-      const float* dy_b = dy + b * s.out_channels * P;
-      if (dw != nullptr) {
-        const float* cols = columns_of(x + b * image_size, s);
-        gemm_serial(false, true, s.out_channels, R, P, 1.f, dy_b, P, cols, P, 1.f,
-                    weight_partials.data() + chunk * weight_size, R);
-      }
-      if (dx != nullptr) {
-        if (direct_columns(s)) {
-          gemm_serial(true, false, R, P, s.out_channels, 1.f, w, R, dy_b, P, 1.f, dx + b * image_size, P);
-        } else {
-          float* column_grad = scratch(ScratchSlot::column_grad, R * P);
-          gemm_serial(true, false, R, P, s.out_channels, 1.f, w, R, dy_b, P, 0.f, column_grad, P);
-          col2im_add(column_grad, dx + b * image_size, s);
-        }
-      }
+      const float* cols = columns_of(x + b * image_size, s);
+      gemm_serial(false, true, s.out_channels, R, P, 1.f, dy + b * s.out_channels * P, P, cols, P,
+                  b == begin ? 0.f : 1.f, partial, R);
     }
   });
-  if (dw == nullptr) return;
   const auto& k = simd::kernels();
-  for (std::size_t chunk = 0; chunk < chunks; ++chunk) {
-    k.axpy(weight_size, 1.f, weight_partials.data() + chunk * weight_size, dw);
+  for (std::size_t chunk = 0; chunk < chunks; ++chunk) k.axpy(weight_size, 1.f, partials + chunk * weight_size, dw);
+}
+
+// dx += the input gradient. With fewer output than input channels it is computed as a convolution
+// of dy with the flipped, transposed kernel (a small GEMM per image); otherwise as W^T dy folded
+// back by col2im. Either way images are independent tasks.
+void input_gradient(const float* w, const float* dy, float* dx, const Conv2dShape& s) {
+  const std::size_t image_size = s.in_channels * s.height * s.width;
+  const std::size_t P = pixels(s), R = column_rows(s);
+  if (s.out_channels < s.in_channels && !direct_columns(s)) {
+    const std::size_t kh = s.kernel_h, kw = s.kernel_w;
+    // flipped[ci, co, ky, kx] = w[co, ci, kh-1-ky, kw-1-kx]
+    float* flipped = scratch(ScratchSlot::partials, s.in_channels * s.out_channels * kh * kw);
+    for (std::size_t co = 0; co < s.out_channels; ++co)
+      for (std::size_t ci = 0; ci < s.in_channels; ++ci)
+        for (std::size_t ky = 0; ky < kh; ++ky)
+          for (std::size_t kx = 0; kx < kw; ++kx)
+            flipped[((ci * s.out_channels + co) * kh + kh - 1 - ky) * kw + kw - 1 - kx] =
+                w[((co * s.in_channels + ci) * kh + ky) * kw + kx];
+    const Conv2dShape t{s.batch, s.out_channels, s.out_height, s.out_width, s.in_channels, kh, kw,
+                        kh - 1 - s.pad_top, kw - 1 - s.pad_left, s.height, s.width};
+    const std::size_t t_rows = column_rows(t), t_pixels = pixels(t);
+    parallel_for(s.batch, 1, [&](std::size_t, std::size_t b, std::size_t) {
+      const float* cols = columns_of(dy + b * s.out_channels * P, t);
+      gemm_serial(false, false, s.in_channels, t_pixels, t_rows, 1.f, flipped, t_rows, cols, t_pixels, 1.f,
+                  dx + b * image_size, t_pixels);
+    });
+    return;
   }
+  parallel_for(s.batch, 1, [&](std::size_t, std::size_t b, std::size_t) {
+    const float* dy_b = dy + b * s.out_channels * P;
+    if (direct_columns(s)) {
+      gemm_serial(true, false, R, P, s.out_channels, 1.f, w, R, dy_b, P, 1.f, dx + b * image_size, P);
+      return;
+    }
+    float* column_grad = scratch(ScratchSlot::column_grad, R * P);
+    gemm_serial(true, false, R, P, s.out_channels, 1.f, w, R, dy_b, P, 0.f, column_grad, P);
+    col2im_add(column_grad, dx + b * image_size, s);
+  });
+}
+
+}  // namespace
+
+void conv2d_backward(const float* x, const float* w, const float* dy, float* dx, float* dw,
+                     const Conv2dShape& s) {
+  if (dw != nullptr) weight_gradient(x, dy, dw, s);
+  if (dx != nullptr) input_gradient(w, dy, dx, s);
 }
 
 }  // namespace ww::ops
