@@ -13,6 +13,7 @@ struct GemmShape {
   static constexpr size_t vectors = 2;
   static constexpr size_t nr = vectors * width<A>;
   static constexpr size_t mr = width<A> == 16 ? 12 : 6;
+  static constexpr size_t small_mr = 4;
   static constexpr size_t kc = 256;
   static constexpr size_t mc = 96;  // a multiple of every mr
   static constexpr size_t nc = 1024;
@@ -20,27 +21,35 @@ struct GemmShape {
   static constexpr size_t pack_b_floats = kc * nc;
 };
 
+// dst[j * dst_stride + i] = src[i * src_stride + j] for i < rows, j < cols, in 8 x 8 tiles so
+// both the reads and the writes stay within a few cache lines at a time.
+inline void transpose_into(const float* src, size_t src_stride, float* dst, size_t dst_stride, size_t rows, size_t cols) {
+  for (size_t i0 = 0; i0 < rows; i0 += 8) {
+    const size_t in = rows - i0 < 8 ? rows - i0 : 8;
+    for (size_t j0 = 0; j0 < cols; j0 += 8) {
+      const size_t jn = cols - j0 < 8 ? cols - j0 : 8;
+      float tile[8][8];
+      for (size_t i = 0; i < in; ++i)
+        for (size_t j = 0; j < jn; ++j) tile[j][i] = src[(i0 + i) * src_stride + j0 + j];
+      for (size_t j = 0; j < jn; ++j)
+        for (size_t i = 0; i < in; ++i) dst[(j0 + j) * dst_stride + i0 + i] = tile[j][i];
+    }
+  }
+}
+
 // Packs rows [0, mc) x columns [0, kc) of op(A) into panels of mr rows: panel[k][r].
-// Loops run along the stored rows so reads are contiguous; writes stay within one panel.
 template <class A>
-void pack_a(bool transpose, const float* a, size_t lda, size_t mc, size_t kc, float* out) {
-  constexpr size_t mr = GemmShape<A>::mr;
+void pack_a(bool transpose, const float* a, size_t lda, size_t mc, size_t kc, size_t mr, float* out) {
   for (size_t panel = 0; panel < mc; panel += mr) {
     const size_t rows = mc - panel < mr ? mc - panel : mr;
     float* dst = out + panel * kc;
     if (transpose) {
-      for (size_t k = 0; k < kc; ++k) {
-        std::memcpy(dst + k * mr, a + k * lda + panel, rows * sizeof(float));
-        for (size_t r = rows; r < mr; ++r) dst[k * mr + r] = 0.f;
-      }
+      for (size_t k = 0; k < kc; ++k) std::memcpy(dst + k * mr, a + k * lda + panel, rows * sizeof(float));
     } else {
-      for (size_t r = 0; r < rows; ++r) {
-        const float* src = a + (panel + r) * lda;
-        for (size_t k = 0; k < kc; ++k) dst[k * mr + r] = src[k];
-      }
-      for (size_t r = rows; r < mr; ++r)
-        for (size_t k = 0; k < kc; ++k) dst[k * mr + r] = 0.f;
+      transpose_into(a + panel * lda, lda, dst, mr, rows, kc);
     }
+    for (size_t r = rows; r < mr; ++r)
+      for (size_t k = 0; k < kc; ++k) dst[k * mr + r] = 0.f;
   }
 }
 
@@ -52,27 +61,20 @@ void pack_b(bool transpose, const float* b, size_t ldb, size_t kc, size_t nc, fl
     const size_t cols = nc - panel < nr ? nc - panel : nr;
     float* dst = out + panel * kc;
     if (!transpose) {
-      for (size_t k = 0; k < kc; ++k) {
-        std::memcpy(dst + k * nr, b + k * ldb + panel, cols * sizeof(float));
-        for (size_t c = cols; c < nr; ++c) dst[k * nr + c] = 0.f;
-      }
+      for (size_t k = 0; k < kc; ++k) std::memcpy(dst + k * nr, b + k * ldb + panel, cols * sizeof(float));
     } else {
-      for (size_t c = 0; c < cols; ++c) {
-        const float* src = b + (panel + c) * ldb;
-        for (size_t k = 0; k < kc; ++k) dst[k * nr + c] = src[k];
-      }
-      for (size_t c = cols; c < nr; ++c)
-        for (size_t k = 0; k < kc; ++k) dst[k * nr + c] = 0.f;
+      transpose_into(b + panel * ldb, ldb, dst, nr, cols, kc);
     }
+    for (size_t k = 0; k < kc; ++k)
+      for (size_t c = cols; c < nr; ++c) dst[k * nr + c] = 0.f;
   }
 }
 
 // C[rows, cols] += alpha * (packed A panel) x (packed B panel) over kc.
-template <class A>
+template <class A, size_t mr>
 void micro_kernel(size_t kc, const float* a_panel, const float* b_panel, float alpha, float* c,
                   size_t ldc, size_t rows, size_t cols) {
   using B = Batch<A>;
-  constexpr size_t mr = GemmShape<A>::mr;
   constexpr size_t nv = GemmShape<A>::vectors;
   constexpr size_t w = width<A>;
   B acc[mr][nv];
@@ -116,6 +118,9 @@ void gemm(bool transpose_a, bool transpose_b, size_t M, size_t N, size_t K, floa
           const float* a, size_t lda, const float* b, size_t ldb, float beta, float* c, size_t ldc,
           float* pack_a_buffer, float* pack_b_buffer) {
   using S = GemmShape<A>;
+  // Matrices of few rows (convolutions with few output channels) use a short tile rather than
+  // leaving most of a tall one empty.
+  const size_t mr = M <= S::small_mr ? S::small_mr : S::mr;
   if (beta != 1.f) {
     const Batch<A> beta_b(beta);
     for (size_t i = 0; i < M; ++i) {
@@ -136,13 +141,17 @@ void gemm(bool transpose_a, bool transpose_b, size_t M, size_t N, size_t K, floa
       for (size_t ic = 0; ic < M; ic += S::mc) {
         const size_t mc = M - ic < S::mc ? M - ic : S::mc;
         const float* a_block = transpose_a ? a + pc * lda + ic : a + ic * lda + pc;
-        pack_a<A>(transpose_a, a_block, lda, mc, kc, pack_a_buffer);
+        pack_a<A>(transpose_a, a_block, lda, mc, kc, mr, pack_a_buffer);
         for (size_t jr = 0; jr < nc; jr += S::nr) {
           const size_t cols = nc - jr < S::nr ? nc - jr : S::nr;
-          for (size_t ir = 0; ir < mc; ir += S::mr) {
-            const size_t rows = mc - ir < S::mr ? mc - ir : S::mr;
-            micro_kernel<A>(kc, pack_a_buffer + ir * kc, pack_b_buffer + jr * kc, alpha,
-                            c + (ic + ir) * ldc + jc + jr, ldc, rows, cols);
+          for (size_t ir = 0; ir < mc; ir += mr) {
+            const size_t rows = mc - ir < mr ? mc - ir : mr;
+            float* c_tile = c + (ic + ir) * ldc + jc + jr;
+            if (mr == S::small_mr) {
+              micro_kernel<A, S::small_mr>(kc, pack_a_buffer + ir * kc, pack_b_buffer + jr * kc, alpha, c_tile, ldc, rows, cols);
+            } else {
+              micro_kernel<A, S::mr>(kc, pack_a_buffer + ir * kc, pack_b_buffer + jr * kc, alpha, c_tile, ldc, rows, cols);
+            }
           }
         }
       }
