@@ -44,7 +44,8 @@ void pack_a(bool transpose, const float* a, size_t lda, size_t mc, size_t kc, si
     const size_t rows = mc - panel < mr ? mc - panel : mr;
     float* dst = out + panel * kc;
     if (transpose) {
-      for (size_t k = 0; k < kc; ++k) std::memcpy(dst + k * mr, a + k * lda + panel, rows * sizeof(float));
+      for (size_t k = 0; k < kc; ++k)
+        for (size_t r = 0; r < rows; ++r) dst[k * mr + r] = a[k * lda + panel + r];
     } else {
       transpose_into(a + panel * lda, lda, dst, mr, rows, kc);
     }
@@ -61,7 +62,14 @@ void pack_b(bool transpose, const float* b, size_t ldb, size_t kc, size_t nc, fl
     const size_t cols = nc - panel < nr ? nc - panel : nr;
     float* dst = out + panel * kc;
     if (!transpose) {
-      for (size_t k = 0; k < kc; ++k) std::memcpy(dst + k * nr, b + k * ldb + panel, cols * sizeof(float));
+      // Row segments of nr floats: vector copies (a memcpy call per 128 bytes costs more than the copy).
+      for (size_t k = 0; k < kc; ++k) {
+        const float* src = b + k * ldb + panel;
+        for (size_t c = 0; c < cols; c += width<A>) {
+          const size_t count = cols - c < width<A> ? cols - c : width<A>;
+          store<A>(dst + k * nr + c, load<A>(src + c, count), count);
+        }
+      }
     } else {
       transpose_into(b + panel * ldb, ldb, dst, nr, cols, kc);
     }
