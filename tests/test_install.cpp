@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <string>
 
-#include "tests/teacher.hpp"
+#include "tests/support.hpp"
 
 TEST_CASE("a program builds and runs against the installed library and its pkg-config file") {
 #ifdef WW_SANITIZED

@@ -13,7 +13,7 @@
 #include "io/config.hpp"
 #include "io/dataset.hpp"
 #include "io/npy.hpp"
-#include "tests/teacher.hpp"
+#include "tests/support.hpp"
 
 namespace ww::io {
 namespace {

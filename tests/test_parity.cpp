@@ -2,7 +2,6 @@
 // loss, penalty, gradients and running statistics in PyTorch (tests/torch_parity.py, float64),
 // within a relative error of 1e-4. Skipped with a message where python3-torch is absent.
 #include <doctest/doctest.h>
-#include <sys/wait.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -12,7 +11,7 @@
 #include "io/config.hpp"
 #include "io/npy.hpp"
 #include "nn/model.hpp"
-#include "tests/teacher.hpp"
+#include "tests/support.hpp"
 
 namespace ww::testing {
 namespace {
@@ -106,14 +105,10 @@ TEST_CASE("core, readouts, losses and penalties match PyTorch") {
   for (const ParityCase& c : parity_cases) write_case(dir, c);
   // Debian's interpreter, which has python3-torch, even where another python3 comes first in PATH.
   const std::string python = std::filesystem::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-  const std::string command = python + " '" + std::string(WW_SOURCE_DIR) + "/tests/torch_parity.py' '" + dir + "' 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string output;
-  char buffer[4096];
-  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
-  const int status = pclose(pipe);
-  const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  const CommandResult result =
+      run_command(python + " '" + std::string(WW_SOURCE_DIR) + "/tests/torch_parity.py' '" + dir + "'");
+  const int code = result.exit_code;
+  const std::string& output = result.output;
   if (code == 77) {
     MESSAGE(output);
   } else {

@@ -14,7 +14,7 @@
 #include "io/checkpoint.hpp"
 #include "io/npy.hpp"
 #include "nn/metrics.hpp"
-#include "tests/teacher.hpp"
+#include "tests/support.hpp"
 #include "tools/training.hpp"
 
 namespace ww::testing {
@@ -22,23 +22,11 @@ namespace {
 
 const std::string tools_dir = WW_TOOLS_DIR;
 
-struct ToolRun {
-  int exit_code;
-  std::string output;  // stdout and stderr
-};
-
 // Runs a tool to completion with its output captured.
-ToolRun run(const std::string& tool, const std::vector<std::string>& args) {
+CommandResult run(const std::string& tool, const std::vector<std::string>& args) {
   std::string command = tools_dir + "/" + tool;
   for (const std::string& a : args) command += " '" + a + "'";
-  command += " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string output;
-  char buffer[4096];
-  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+  return run_command(command);
 }
 
 // Starts a tool in the background with its output discarded; returns its process id.
@@ -105,7 +93,7 @@ std::vector<float> all_parameters(const std::string& checkpoint) {
 TEST_CASE("teacher-student: ww-train recovers a factorized-readout teacher (FEV >= 0.95)") {
   const std::string dir = temporary_folder("teacher");
   const TeacherData data = write_problem(dir, factorized_config, 4000, 5);
-  const ToolRun train = run("ww-train", {"--config", dir + "/config.json", "--images", dir + "/images.npy", "--responses",
+  const CommandResult train = run("ww-train", {"--config", dir + "/config.json", "--images", dir + "/images.npy", "--responses",
                                          dir + "/responses.npy", "--out", dir + "/out"});
   INFO(train.output);
   REQUIRE(train.exit_code == 0);
@@ -115,12 +103,12 @@ TEST_CASE("teacher-student: ww-train recovers a factorized-readout teacher (FEV 
   // ww-eval reports the same number; ww-predict writes one prediction per image and neuron.
   io::write_npy(dir + "/test_images.npy", data.test_images);
   io::write_npy(dir + "/test_truth.npy", data.test_truth);
-  const ToolRun eval = run("ww-eval", {"--checkpoint", dir + "/out/checkpoint.wwc", "--images", dir + "/test_images.npy",
+  const CommandResult eval = run("ww-eval", {"--checkpoint", dir + "/out/checkpoint.wwc", "--images", dir + "/test_images.npy",
                                        "--responses", dir + "/test_truth.npy", "--json", dir + "/eval.json"});
   INFO(eval.output);
   CHECK(eval.exit_code == 0);
   CHECK(eval.output.find("mean FEV") != std::string::npos);
-  const ToolRun predict = run("ww-predict", {"--checkpoint", dir + "/out/checkpoint.wwc", "--images", dir + "/test_images.npy",
+  const CommandResult predict = run("ww-predict", {"--checkpoint", dir + "/out/checkpoint.wwc", "--images", dir + "/test_images.npy",
                                              "--out", dir + "/prediction.npy"});
   CHECK(predict.exit_code == 0);
   CHECK(io::read_npy(dir + "/prediction.npy").shape == std::vector<std::int64_t>{1000, 30});
@@ -136,7 +124,7 @@ TEST_CASE("teacher-student: ww-train fits a Gaussian-readout teacher") {
               "readout": {"kind": "gaussian", "init_sigma": 0.3}},
     "training": {"learning_rate": 0.01, "schedule": {"patience": 5, "max_decays": 2, "max_steps": 30000}}})";
   const TeacherData data = write_problem(dir, config, 4000, 5);
-  const ToolRun train = run("ww-train", {"--config", dir + "/config.json", "--images", dir + "/images.npy", "--responses",
+  const CommandResult train = run("ww-train", {"--config", dir + "/config.json", "--images", dir + "/images.npy", "--responses",
                                          dir + "/responses.npy", "--out", dir + "/out", "--quiet"});
   INFO(train.output);
   REQUIRE(train.exit_code == 0);
@@ -178,7 +166,7 @@ TEST_CASE("a run killed with SIGKILL and resumed ends with the parameters of an 
   const int status = wait_for(pid);
   MESSAGE("killed at or after step " << killed_at << " (exit status " << status << ")");
   CHECK(status == 128 + SIGKILL);
-  const ToolRun resumed = run("ww-train", with_out("killed", {"--resume"}));
+  const CommandResult resumed = run("ww-train", with_out("killed", {"--resume"}));
   INFO(resumed.output);
   REQUIRE(resumed.exit_code == 0);
   CHECK(resumed.output.find("resuming") != std::string::npos);
@@ -203,7 +191,7 @@ TEST_CASE("Ctrl-C writes a checkpoint and exits 130; a diverging loss stops with
   CHECK(wait_for(pid) == 130);
   CHECK(checkpoint_step(dir + "/interrupted/checkpoint.wwc") >= 100);
   // Running again without --resume refuses to overwrite the run.
-  const ToolRun again = run("ww-train", args);
+  const CommandResult again = run("ww-train", args);
   CHECK(again.exit_code == 2);
   CHECK(again.output.find("pass --resume") != std::string::npos);
 
@@ -211,7 +199,7 @@ TEST_CASE("Ctrl-C writes a checkpoint and exits 130; a diverging loss stops with
       "training": {"learning_rate": 1e30, "schedule": {"eval_every": 5}}})";
   args[5] = dir + "/explode.json";
   args[7] = dir + "/exploded";
-  const ToolRun exploded = run("ww-train", args);
+  const CommandResult exploded = run("ww-train", args);
   INFO(exploded.output);
   CHECK(exploded.exit_code == 3);
   CHECK(exploded.output.find("diverged") != std::string::npos);
@@ -239,7 +227,7 @@ TEST_CASE("tools refuse bad input with the file and the problem named, exit code
        "garbage.wwc"},
   };
   for (const Case& c : cases) {
-    const ToolRun r = run(c.tool, c.args);
+    const CommandResult r = run(c.tool, c.args);
     INFO(c.tool << ": " << r.output);
     CHECK(r.exit_code == 2);
     CHECK(r.output.find(c.expected) != std::string::npos);

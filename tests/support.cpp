@@ -1,6 +1,10 @@
-#include "tests/teacher.hpp"
+#include "tests/support.hpp"
+
+#include <sys/wait.h>
 
 #include <cmath>
+#include <cstdio>
+#include <stdexcept>
 #include <filesystem>
 #include <random>
 
@@ -68,6 +72,16 @@ std::string temporary_folder(const std::string& tag) {
   const auto path = std::filesystem::temp_directory_path() / ("whatwhere-" + tag + "-" + std::to_string(entropy()));
   std::filesystem::create_directories(path);
   return path.string();
+}
+
+CommandResult run_command(const std::string& command) {
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) throw std::runtime_error("cannot run: " + command);
+  std::string output;
+  char buffer[4096];
+  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
 }
 
 }  // namespace ww::testing

@@ -1,6 +1,7 @@
 #pragma once
-// Teacher-student data for the training tests: a randomly initialised model of a given
-// architecture (neurons at random places, random feature weights) responding to white-noise images.
+// Support for the tests that go beyond one library: teacher-student data (a randomly initialised
+// model of a given architecture, neurons at random places, responding to white-noise images),
+// temporary folders, and running commands.
 #include <string>
 
 #include "io/config.hpp"
@@ -20,5 +21,12 @@ TeacherData make_teacher_data(const nn::ModelConfig& config, std::int64_t train_
 
 // A fresh temporary folder (removed by the caller or left in /tmp on failure).
 std::string temporary_folder(const std::string& tag);
+
+struct CommandResult {
+  int exit_code;       // -1 if the command did not exit normally
+  std::string output;  // stdout and stderr
+};
+// Runs a shell command to completion, capturing its output.
+CommandResult run_command(const std::string& command);
 
 }  // namespace ww::testing
