@@ -42,6 +42,13 @@ const std::vector<ParityCase> parity_cases = {
     {"gaussian_eval", R"({"core": {"layers": [{"channels": 4, "kernel": 3, "nonlinearity": "softplus"}]},
        "readout": {"kind": "gaussian", "output": "softplus"}, "penalties": {"feature_l1": 0.01}, "loss": "poisson"})",
      1, 12, 11, 8, false},
+    {"gaussian_train_full", R"({"core": {"layers": [{"channels": 4, "kernel": 3, "nonlinearity": "softplus"}]},
+       "readout": {"kind": "gaussian", "covariance": "full", "init_sigma": 0.2}, "penalties": {"feature_l1": 0.01}})",
+     1, 12, 11, 8, true},
+    {"gaussian_train_uncorrelated", R"({"core": {"layers": [{"channels": 3, "kernel": 3, "nonlinearity": "elu"}]},
+       "readout": {"kind": "gaussian", "covariance": "uncorrelated", "init_sigma": 0.2}})", 2, 10, 10, 5, true},
+    {"gaussian_train_isotropic", R"({"core": {"layers": [{"channels": 3, "kernel": 3, "nonlinearity": "relu"}]},
+       "readout": {"kind": "gaussian", "covariance": "isotropic", "init_sigma": 0.2}})", 1, 9, 12, 6, true},
 };
 
 void write_case(const std::string& dir, const ParityCase& c) {
@@ -59,7 +66,8 @@ void write_case(const std::string& dir, const ParityCase& c) {
   for (auto& [name, var] : model.named_parameters()) {
     float* v = var.value().data();
     for (std::size_t i = 0; i < var.numel(); ++i) {
-      v[i] = name.find("mu") != std::string::npos ? 1.8f * uniform(rng) - 0.9f
+      v[i] = name.find("mu") != std::string::npos      ? 1.4f * uniform(rng) - 0.7f
+             : name.find("sigma") != std::string::npos ? 0.05f + 0.2f * uniform(rng)
              : name.find("bn_scale") != std::string::npos ? 0.5f + uniform(rng)
                                                            : 0.3f * normal(rng);
     }
@@ -77,6 +85,13 @@ void write_case(const std::string& dir, const ParityCase& c) {
   ad::Tensor images({3, c.channels, c.height, c.width}), responses({3, c.neurons});
   for (std::size_t i = 0; i < images.numel(); ++i) images.data()[i] = normal(rng);
   for (std::size_t i = 0; i < responses.numel(); ++i) responses.data()[i] = 2.f * uniform(rng);
+  // The Gaussian readout's training-mode samples, drawn as the readout draws them (one
+  // N(0,1) pair per sample and neuron from the model's generator), for PyTorch to use.
+  std::mt19937_64 sampler = model.rng();
+  std::normal_distribution<float> standard(0.f, 1.f);
+  ad::Tensor eps({3, c.neurons, 2});
+  for (std::size_t i = 0; i < eps.numel(); ++i) eps.data()[i] = standard(sampler);
+  arrays.emplace_back("eps", eps);
   const ad::Var input = ad::Var::parameter(images.clone());
   const ad::Var prediction = model.forward(input);
   const ad::Var loss = model.loss(prediction, ad::Var::constant(responses));

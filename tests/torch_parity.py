@@ -43,7 +43,18 @@ def core_forward(config, p, b, x, training):
     return x
 
 
-def readout_forward(config, p, b, c):
+def gaussian_positions(r, p, eps, training):
+    """mu in evaluation; mu + Sigma eps in training (eps [B, N, 2] as drawn by the C++ side)."""
+    mu = p["readout.mu"]
+    if not training:
+        return mu.view(1, -1, 2).expand(eps.shape[0], -1, 2)
+    sigma = p["readout.sigma"]
+    if r["covariance"] == "full":
+        return mu + torch.einsum("nij,bnj->bni", sigma, eps)
+    return mu + sigma * eps  # [N, 2] or [N, 1] broadcast
+
+
+def readout_forward(config, p, b, c, eps, training):
     r = config["readout"]
     batch, channels, height, width = c.shape
     kind = r["kind"]
@@ -60,9 +71,8 @@ def readout_forward(config, p, b, c):
         raw = (located * features).sum(1)
     elif kind == "fully_connected":
         raw = c.reshape(batch, -1) @ p["readout.weight"].T
-    else:  # gaussian, evaluation mode: read at mu
-        mu = p["readout.mu"]
-        grid = mu.view(1, -1, 1, 2).expand(batch, -1, 1, 2)
+    else:
+        grid = gaussian_positions(r, p, eps, training).unsqueeze(2)
         sampled = F.grid_sample(c, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
         raw = (sampled[..., 0].transpose(1, 2) * p["readout.features"]).sum(2)
     if r["bias"]:
@@ -127,7 +137,8 @@ def check_case(json_path):
     b = {k[7:]: as_tensor(arrays[k], False) for k in arrays.files if k.startswith("buffer:")}
     images = as_tensor(arrays["images"], True)
     responses = as_tensor(arrays["responses"], False)
-    prediction = readout_forward(config, p, b, core_forward(config, p, b, images, training))
+    eps = torch.tensor(arrays["eps"], dtype=torch.float64)
+    prediction = readout_forward(config, p, b, core_forward(config, p, b, images, training), eps, training)
     data_loss = loss(config, prediction, responses)
     pen = penalty(config, p, b, prediction)
     (data_loss + pen).backward()
