@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
   io::save_checkpoint(checkpoint_path, trainer.checkpoint());
 
   auto model = training::load_model(io::load_checkpoint(checkpoint_path));
-  const ad::Tensor prediction = training::predict(*model, data.images);
+  const ad::Tensor prediction = model->predict(data.images);
   std::printf("saved %s; %zu parameters; prediction %s\n", checkpoint_path.c_str(), model->parameter_count(),
               ad::shape_string(prediction.shape()).c_str());
   return 0;

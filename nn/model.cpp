@@ -1,6 +1,8 @@
 #include "nn/model.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 
 #include "nn/init.hpp"
@@ -27,6 +29,26 @@ ad::Var Model::forward(const ad::Var& images) {
                                 "," + std::to_string(config_.input_width) + "]");
   }
   return readout_->forward(core_->forward(images), rng_);
+}
+
+ad::Tensor Model::predict(const ad::Tensor& images, std::int64_t batch) {
+  const bool was_training = training();
+  eval();
+  ad::NoGradGuard no_grad;
+  const std::int64_t n = images.shape()[0];
+  const std::size_t row = images.numel() / static_cast<std::size_t>(std::max<std::int64_t>(n, 1));
+  ad::Tensor out({n, config_.neurons});
+  for (std::int64_t begin = 0; begin < n; begin += batch) {
+    const std::int64_t end = std::min(n, begin + batch);
+    ad::Shape shape = images.shape();
+    shape[0] = end - begin;
+    ad::Tensor part(shape);
+    std::memcpy(part.data(), images.data() + static_cast<std::size_t>(begin) * row, part.numel() * sizeof(float));
+    const ad::Tensor predicted = forward(ad::Var::constant(part)).value();
+    std::memcpy(out.data() + begin * config_.neurons, predicted.data(), predicted.numel() * sizeof(float));
+  }
+  train(was_training);
+  return out;
 }
 
 ad::Var Model::loss(const ad::Var& prediction, const ad::Var& responses) const {

@@ -17,6 +17,9 @@ class Model : public Module {
 
   // images [B, C, H, W] -> predicted responses [B, N].
   ad::Var forward(const ad::Var& images);
+  // Predictions for many images in evaluation mode, `batch` at a time, without gradients
+  // (the training/evaluation mode is restored afterwards).
+  ad::Tensor predict(const ad::Tensor& images, std::int64_t batch = 256);
   // The data term of the configured loss (MSE, or Poisson averaged over the batch).
   ad::Var loss(const ad::Var& prediction, const ad::Var& responses) const;
   // Sum of the configured penalties (undefined Var when every strength is 0).

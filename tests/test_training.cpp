@@ -77,7 +77,7 @@ const std::string factorized_config = R"({
 
 double test_fev(const std::string& checkpoint, const TeacherData& data) {
   auto model = training::load_model(io::load_checkpoint(checkpoint));
-  return nn::finite_mean(nn::fev_per_neuron(training::predict(*model, data.test_images), data.test_truth));
+  return nn::finite_mean(nn::fev_per_neuron(model->predict(data.test_images), data.test_truth));
 }
 
 std::vector<float> all_parameters(const std::string& checkpoint) {
@@ -90,6 +90,8 @@ std::vector<float> all_parameters(const std::string& checkpoint) {
 
 }  // namespace
 
+// With training seed 1 (the default). The outcome depends on the seed: of seeds 1-4, two reach
+// FEV 0.98 and two stop near 0.80 in a local minimum of the shared core (see the note on issue 3).
 TEST_CASE("teacher-student: ww-train recovers a factorized-readout teacher (FEV >= 0.95)") {
   const std::string dir = temporary_folder("teacher");
   const TeacherData data = write_problem(dir, factorized_config, 4000, 5);

@@ -134,7 +134,7 @@ void Trainer::restore_best() {
 
 double Trainer::evaluate(double* mean_correlation) {
   const std::int64_t n = data_.images.shape()[0];
-  const ad::Tensor prediction = predict(*model_, io::slice_rows(data_.images, train_count_, n));
+  const ad::Tensor prediction = model_->predict(io::slice_rows(data_.images, train_count_, n));
   const ad::Tensor target = io::slice_rows(data_.responses, train_count_, n);
   *mean_correlation = nn::finite_mean(nn::correlation_per_neuron(prediction, target));
   ad::NoGradGuard no_grad;
@@ -237,21 +237,6 @@ std::unique_ptr<nn::Model> load_model(const io::Checkpoint& checkpoint) {
   load_model_state(checkpoint, *model);
   model->eval();
   return model;
-}
-
-ad::Tensor predict(nn::Model& model, const ad::Tensor& images, std::int64_t batch) {
-  const bool was_training = model.training();
-  model.eval();
-  ad::NoGradGuard no_grad;
-  const std::int64_t n = images.shape()[0];
-  ad::Tensor out({n, model.config().neurons});
-  for (std::int64_t begin = 0; begin < n; begin += batch) {
-    const std::int64_t end = std::min(n, begin + batch);
-    const ad::Tensor part = model.forward(ad::Var::constant(io::slice_rows(images, begin, end))).value();
-    std::memcpy(out.data() + begin * model.config().neurons, part.data(), part.numel() * sizeof(float));
-  }
-  model.train(was_training);
-  return out;
 }
 
 }  // namespace ww::training

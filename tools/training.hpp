@@ -72,7 +72,5 @@ class Trainer {
 
 // A trained model from a checkpoint, in evaluation mode.
 std::unique_ptr<nn::Model> load_model(const io::Checkpoint& checkpoint);
-// Predictions for images [n, c, h, w] (or [n, h, w]) in batches, without gradients.
-ad::Tensor predict(nn::Model& model, const ad::Tensor& images, std::int64_t batch = 256);
 
 }  // namespace ww::training

@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
                                std::to_string(data.responses.shape()[1]) + " neurons, the model predicts " +
                                std::to_string(model->config().neurons));
     }
-    const ww::ad::Tensor prediction = ww::training::predict(*model, data.images);
+    const ww::ad::Tensor prediction = model->predict(data.images);
     const std::vector<double> correlation = ww::nn::correlation_per_neuron(prediction, data.responses);
     const std::vector<double> fev = ww::nn::fev_per_neuron(prediction, data.responses);
     double loss = 0;

@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
     const ww::io::Checkpoint checkpoint = ww::io::load_checkpoint(checkpoint_path);
     auto model = ww::training::load_model(checkpoint);
     const ww::io::Dataset data = ww::io::load_dataset(images_path, "-");
-    const ww::ad::Tensor prediction = ww::training::predict(*model, data.images, batch);
+    const ww::ad::Tensor prediction = model->predict(data.images, batch);
     ww::io::write_npy(out_path, prediction);
     std::printf("ww-predict: %s -> %s %s\n", images_path.c_str(), out_path.c_str(),
                 ww::ad::shape_string(prediction.shape()).c_str());
