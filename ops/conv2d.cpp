@@ -71,6 +71,30 @@ const float* columns_of(const float* image, const Conv2dShape& s) {
   return cols;
 }
 
+// One input channel and few output channels: a GEMM would have a handful of rows, so its
+// packing and the im2col copies would cost more than the arithmetic. These convolutions run
+// directly on image rows instead (the stretches of each_column_stretch).
+bool direct_single_channel(const Conv2dShape& s) { return s.in_channels == 1 && s.out_channels <= 4; }
+
+bool unpadded(const Conv2dShape& s) { return s.pad_top == 0 && s.pad_left == 0 && s.out_height + s.kernel_h - 1 == s.height && s.out_width + s.kernel_w - 1 == s.width; }
+
+// y[b] = conv(x[b], w) for one image, directly.
+void direct_forward(const float* image, const float* w, float* y, const Conv2dShape& s) {
+  const auto& k = simd::kernels();
+  const std::size_t P = pixels(s), R = column_rows(s);
+  if (unpadded(s)) {
+    for (std::size_t o = 0; o < s.out_channels; ++o)
+      k.correlate_valid(image, s.width, w + o * R, s.kernel_h, s.kernel_w, y + o * P, s.out_height, s.out_width, false);
+    return;
+  }
+  std::memset(y, 0, s.out_channels * P * sizeof(float));
+  each_column_stretch(s, [&](std::size_t r, std::size_t, std::size_t oy, std::size_t iy, std::size_t ix,
+                             std::size_t ox, std::size_t len) {
+    for (std::size_t o = 0; o < s.out_channels; ++o)
+      k.axpy(len, w[o * R + r], image + iy * s.width + ix, y + o * P + oy * s.out_width + ox);
+  });
+}
+
 }  // namespace
 
 Conv2dShape conv2d_shape(std::size_t batch, std::size_t in_channels, std::size_t height,
@@ -101,6 +125,10 @@ void conv2d_forward(const float* x, const float* w, float* y, const Conv2dShape&
   const std::size_t image_size = s.in_channels * s.height * s.width;
   const std::size_t P = pixels(s), R = column_rows(s);
   parallel_for(s.batch, 1, [&](std::size_t, std::size_t b, std::size_t) {
+    if (direct_single_channel(s)) {
+      direct_forward(x + b * image_size, w, y + b * s.out_channels * P, s);
+      return;
+    }
     const float* cols = columns_of(x + b * image_size, s);
     gemm_serial(false, false, s.out_channels, P, R, 1.f, w, R, cols, P, 0.f,
                 y + b * s.out_channels * P, P);
@@ -121,6 +149,26 @@ void weight_gradient(const float* x, const float* dy, float* dw, const Conv2dSha
   float* partials = scratch(ScratchSlot::partials, chunks * weight_size);
   parallel_for(s.batch, grain, [&](std::size_t chunk, std::size_t begin, std::size_t end) {
     float* partial = partials + chunk * weight_size;
+    if (direct_single_channel(s)) {
+      const auto& k = simd::kernels();
+      std::memset(partial, 0, weight_size * sizeof(float));
+      for (std::size_t b = begin; b < end; ++b) {
+        const float* image = x + b * image_size;
+        const float* dy_b = dy + b * s.out_channels * P;
+        if (unpadded(s)) {
+          for (std::size_t o = 0; o < s.out_channels; ++o)
+            k.correlate_valid_weight_grad(image, s.width, dy_b + o * P, s.out_height, s.out_width, s.kernel_h, s.kernel_w,
+                                          partial + o * R);
+          continue;
+        }
+        each_column_stretch(s, [&](std::size_t r, std::size_t, std::size_t oy, std::size_t iy, std::size_t ix,
+                                   std::size_t ox, std::size_t len) {
+          for (std::size_t o = 0; o < s.out_channels; ++o)
+            partial[o * R + r] += k.dot(dy_b + o * P + oy * s.out_width + ox, image + iy * s.width + ix, len);
+        });
+      }
+      return;
+    }
     for (std::size_t b = begin; b < end; ++b) {
       const float* cols = columns_of(x + b * image_size, s);
       gemm_serial(false, true, s.out_channels, R, P, 1.f, dy + b * s.out_channels * P, P, cols, P,
@@ -137,6 +185,19 @@ void weight_gradient(const float* x, const float* dy, float* dw, const Conv2dSha
 void input_gradient(const float* w, const float* dy, float* dx, const Conv2dShape& s) {
   const std::size_t image_size = s.in_channels * s.height * s.width;
   const std::size_t P = pixels(s), R = column_rows(s);
+  if (direct_single_channel(s)) {
+    const auto& k = simd::kernels();
+    parallel_for(s.batch, 1, [&](std::size_t, std::size_t b, std::size_t) {
+      float* image_grad = dx + b * image_size;
+      const float* dy_b = dy + b * s.out_channels * P;
+      each_column_stretch(s, [&](std::size_t r, std::size_t, std::size_t oy, std::size_t iy, std::size_t ix,
+                                 std::size_t ox, std::size_t len) {
+        for (std::size_t o = 0; o < s.out_channels; ++o)
+          k.axpy(len, w[o * R + r], dy_b + o * P + oy * s.out_width + ox, image_grad + iy * s.width + ix);
+      });
+    });
+    return;
+  }
   if (s.out_channels < s.in_channels && !direct_columns(s)) {
     const std::size_t kh = s.kernel_h, kw = s.kernel_w;
     // flipped[ci, co, ky, kx] = w[co, ci, kh-1-ky, kw-1-kx]

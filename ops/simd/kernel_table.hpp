@@ -70,6 +70,15 @@ struct KernelTable {
   size_t gemm_pack_a_floats;
   size_t gemm_pack_b_floats;
 
+  // Valid cross-correlation of one image x (rows of `width` floats) with one kh x kw kernel:
+  // y[oy, ox] (+)= sum w[ky, kx] x[oy + ky, ox + kx] for out_height x out_width outputs;
+  // accumulate selects += over =.
+  void (*correlate_valid)(const float* x, size_t width, const float* w, size_t kh, size_t kw, float* y,
+                          size_t out_height, size_t out_width, bool accumulate);
+  // Its weight gradient: dw[ky, kx] += sum dy[oy, ox] x[oy + ky, ox + kx].
+  void (*correlate_valid_weight_grad)(const float* x, size_t width, const float* dy, size_t out_height,
+                                      size_t out_width, size_t kh, size_t kw, float* dw);
+
   // One bias-corrected Adam step on n parameters: m, v updated in place, then
   // param -= lr * (m / c1) / (sqrt(v / c2) + eps), with c1 = 1 - beta1^t, c2 = 1 - beta2^t.
   void (*adam_update)(float* param, const float* grad, float* m, float* v, size_t n, float lr,

@@ -1,6 +1,7 @@
 #pragma once
 // Fills a KernelTable with the instantiations for one instruction set. Included only by the
 // arch_<isa>.cpp files.
+#include "ops/simd/correlate_impl.hpp"
 #include "ops/simd/elementwise_impl.hpp"
 #include "ops/simd/optimizer_impl.hpp"
 #include "ops/simd/gemm_impl.hpp"
@@ -30,6 +31,8 @@ KernelTable make_table(const char* name) {
   t.gemm = &gemm<A>;
   t.gemm_pack_a_floats = GemmShape<A>::pack_a_floats;
   t.gemm_pack_b_floats = GemmShape<A>::pack_b_floats;
+  t.correlate_valid = &correlate_valid<A>;
+  t.correlate_valid_weight_grad = &correlate_valid_weight_grad<A>;
   t.adam_update = &adam_update<A>;
   t.sgd_update = &sgd_update<A>;
   t.squared_error_sum = &squared_error_sum<A>;
