@@ -179,7 +179,7 @@ void weight_gradient(const float* x, const float* dy, float* dw, const Conv2dSha
   for (std::size_t chunk = 0; chunk < chunks; ++chunk) k.axpy(weight_size, 1.f, partials + chunk * weight_size, dw);
 }
 
-// dx += the input gradient. With fewer output than input channels it is computed as a convolution
+// dx += the input gradient. With no more output than input channels it is computed as a convolution
 // of dy with the flipped, transposed kernel (a small GEMM per image); otherwise as W^T dy folded
 // back by col2im. Either way images are independent tasks.
 void input_gradient(const float* w, const float* dy, float* dx, const Conv2dShape& s) {
@@ -198,7 +198,7 @@ void input_gradient(const float* w, const float* dy, float* dx, const Conv2dShap
     });
     return;
   }
-  if (s.out_channels < s.in_channels && !direct_columns(s)) {
+  if (s.out_channels <= s.in_channels && !direct_columns(s)) {
     const std::size_t kh = s.kernel_h, kw = s.kernel_w;
     // flipped[ci, co, ky, kx] = w[co, ci, kh-1-ky, kw-1-kx]
     float* flipped = scratch(ScratchSlot::partials, s.in_channels * s.out_channels * kh * kw);
