@@ -131,12 +131,39 @@ def step_case(name):
     return step
 
 
+def readout_case(kind, batch, channels, height, width, neurons):
+    def make():
+        core = torch.randn(batch, channels, height, width, requires_grad=True)
+        if kind == "factorized":
+            return [core, torch.randn(neurons, height * width, requires_grad=True),
+                    torch.randn(channels, neurons, requires_grad=True), torch.zeros(neurons, requires_grad=True)]
+        return [core, (torch.rand(neurons, 2) * 0.2 - 0.1).requires_grad_(), torch.eye(2).repeat(neurons, 1, 1).requires_grad_(),
+                torch.full((neurons, channels), 1.0 / channels, requires_grad=True), torch.zeros(neurons, requires_grad=True)]
+
+    def factorized(c, mask, features, bias):
+        b, k, h, w = c.shape
+        return ((c.reshape(b * k, h * w) @ mask.T).view(b, k, -1) * features).sum(1) + bias
+
+    def gaussian(c, mu, sigma, features, bias):
+        # Training mode: positions mu + Sigma eps, one sample per image and neuron.
+        eps = torch.randn(c.shape[0], mu.shape[0], 2)
+        grid = (mu + torch.einsum("nij,bnj->bni", sigma, eps)).unsqueeze(2)
+        sampled = F.grid_sample(c, grid, align_corners=True)[..., 0].transpose(1, 2)
+        return (sampled * features).sum(2) + bias
+    return make, factorized if kind == "factorized" else gaussian
+
+
 def torch_body(name):
     convs = {"conv_nl1": (64, 1, 32, 5, 44), "conv_nl2": (64, 32, 64, 5, 40), "conv_nl3": (64, 64, 4, 5, 36),
              "conv_v1_1": (256, 1, 48, 13, 31), "conv_v1_2": (256, 48, 48, 3, 19), "conv_lin": (256, 1, 1, 17, 48)}
     base, _, kind = name.rpartition("_")
     if name.startswith("step_"):
         return step_case(name)
+    readouts = {"readout_nl": ("factorized", 64, 4, 32, 32, 1000), "readout_v1": ("factorized", 256, 48, 15, 15, 103),
+                "readout_big": ("factorized", 64, 64, 18, 32, 5000), "gaussian_big": ("gaussian", 64, 64, 18, 32, 5000)}
+    if base in readouts:
+        make, fn = readout_case(*readouts[base])
+        return pass_body(make, fn, kind == "fwdbwd")
     if base in convs:
         make, fn = conv_case(*convs[base])
         return pass_body(make, fn, kind == "fwdbwd")
@@ -162,7 +189,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ww-bench", default="build/bench/ww-bench")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--filter", default="^(conv|softplus|relu|batchnorm|step)")
+    parser.add_argument("--filter", default="^(conv|softplus|relu|batchnorm|readout|gaussian|step)")
     parser.add_argument("--min-seconds", type=float, default=0.5)
     parser.add_argument("--rounds", type=int, default=2, help="alternations of ours and PyTorch per workload")
     args = parser.parse_args()

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <map>
 #include <random>
 #include <regex>
 #include <string>
@@ -17,6 +18,8 @@
 #include "autodiff/functions.hpp"
 #include "io/config.hpp"
 #include "nn/model.hpp"
+#include "nn/readout.hpp"
+#include "ops/optimizer.hpp"
 #include "optim/adam.hpp"
 #include "ops/isa.hpp"
 #include "ops/parallel.hpp"
@@ -100,6 +103,31 @@ std::vector<Workload> workloads() {
                                      Var::parameter(Tensor::full({32}, 1.f)), Var::parameter(Tensor::zeros({32}))};
            },
            [state](const std::vector<Var>& in) { return ww::ad::batchnorm2d(in[0], in[1], in[2], *state, true); });
+  // Readouts on a core output [B, K, H, W]: forward, and forward + backward into the core output
+  // and the readout's parameters.
+  struct ReadoutWorkload {
+    const char* name;
+    ww::nn::ReadoutKind kind;
+    std::int64_t batch, channels, height, width, neurons;
+  };
+  for (const ReadoutWorkload& r : {ReadoutWorkload{"readout_nl", ww::nn::ReadoutKind::factorized, 64, 4, 32, 32, 1000},
+                                   ReadoutWorkload{"readout_v1", ww::nn::ReadoutKind::factorized, 256, 48, 15, 15, 103},
+                                   ReadoutWorkload{"readout_big", ww::nn::ReadoutKind::factorized, 64, 64, 18, 32, 5000},
+                                   ReadoutWorkload{"gaussian_big", ww::nn::ReadoutKind::gaussian, 64, 64, 18, 32, 5000}}) {
+    for (bool backward : {false, true}) {
+      list.push_back({std::string(r.name) + (backward ? "_fwdbwd" : "_fwd"), 0, [r, backward] {
+                        ww::nn::ReadoutConfig config;
+                        config.kind = r.kind;
+                        std::mt19937_64 rng(7);
+                        std::shared_ptr<ww::nn::Readout> readout =
+                            ww::nn::make_readout(config, r.neurons, r.channels, r.height, r.width, rng);
+                        auto samples = std::make_shared<std::mt19937_64>(8);
+                        return timed_pass({Var::parameter(random_tensor({r.batch, r.channels, r.height, r.width}, 9))},
+                                          [readout, samples](const std::vector<Var>& in) { return readout->forward(in[0], *samples); },
+                                          backward);
+                      }});
+    }
+  }
   // One training step (forward, loss, penalties, backward, Adam) of the paper's three models.
   struct Step {
     const char* name;
@@ -157,6 +185,7 @@ struct Result {
   int threads;
   double median_ms, min_ms, gflops, peak_rss_mb;
   int repeats;
+  double peak_fraction;  // of the measured FMA peak at this thread count; 0 where gflops is not defined
 };
 
 Result measure(const Workload& w, int threads, double min_seconds) {
@@ -175,14 +204,14 @@ Result measure(const Workload& w, int threads, double min_seconds) {
   std::sort(times.begin(), times.end());
   const double median = times[times.size() / 2];
   return {w.name, threads, median * 1e3, times.front() * 1e3, w.flops > 0 ? w.flops / median * 1e-9 : 0.0,
-          peak_rss_mb(), static_cast<int>(times.size())};
+          peak_rss_mb(), static_cast<int>(times.size()), 0.0};
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"ww-bench: time whatwhere's ops on the project's workloads"};
-  std::string filter = "^conv|^softplus|^relu|^batchnorm|^step", format = "table";
+  std::string filter = "^conv|^softplus|^relu|^batchnorm|^readout|^gaussian|^step", format = "table";
   std::vector<int> threads{2};
   double min_seconds = 0.5;
   bool list_only = false;
@@ -201,6 +230,14 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::vector<Result> results;
+  // The machine's FMA peak per thread count: the ceiling every GFLOP/s figure is compared to.
+  std::map<int, double> peak;
+  if (!list_only) {
+    for (int t : threads) peak[t] = ww::ops::measure_fma_peak_gflops(t);
+    if (format == "table") {
+      for (const auto& [t, gflops] : peak) std::printf("measured FMA peak, %d threads: %.1f GFLOP/s\n", t, gflops);
+    }
+  }
   for (const Workload& w : workloads()) {
     if (!std::regex_search(w.name, pattern)) continue;
     if (list_only) {
@@ -209,14 +246,15 @@ int main(int argc, char** argv) {
     }
     for (int t : threads) {
       results.push_back(measure(w, t, min_seconds));
+      Result& r = results.back();
+      r.peak_fraction = r.gflops / peak[t];
       if (format == "table") {
-        const Result& r = results.back();
         if (results.size() == 1) {
-          std::printf("instruction set %s\n%-48s %7s %10s %10s %9s %9s\n", ww::ops::isa_name(ww::ops::current_isa()),
-                      "workload", "threads", "median_ms", "min_ms", "GFLOP/s", "rss_MB");
+          std::printf("instruction set %s\n%-48s %7s %10s %10s %9s %7s %9s\n", ww::ops::isa_name(ww::ops::current_isa()),
+                      "workload", "threads", "median_ms", "min_ms", "GFLOP/s", "%peak", "rss_MB");
         }
-        std::printf("%-48s %7d %10.3f %10.3f %9.1f %9.1f\n", r.name.c_str(), r.threads, r.median_ms, r.min_ms,
-                    r.gflops, r.peak_rss_mb);
+        std::printf("%-48s %7d %10.3f %10.3f %9.1f %7.1f %9.1f\n", r.name.c_str(), r.threads, r.median_ms, r.min_ms,
+                    r.gflops, 100.0 * r.peak_fraction, r.peak_rss_mb);
         std::fflush(stdout);
       }
     }
@@ -226,10 +264,11 @@ int main(int argc, char** argv) {
     for (std::size_t i = 0; i < results.size(); ++i) {
       const Result& r = results[i];
       std::printf("%s\n  {\"name\": \"%s\", \"threads\": %d, \"median_ms\": %.6f, \"min_ms\": %.6f, \"gflops\": %s, "
-                  "\"peak_rss_mb\": %.1f, \"repeats\": %d, \"isa\": \"%s\"}",
+                  "\"peak_fraction\": %s, \"fma_peak_gflops\": %.1f, \"peak_rss_mb\": %.1f, \"repeats\": %d, \"isa\": \"%s\"}",
                   i == 0 ? "" : ",", r.name.c_str(), r.threads, r.median_ms, r.min_ms,
-                  r.gflops > 0 ? std::to_string(r.gflops).c_str() : "null", r.peak_rss_mb, r.repeats,
-                  ww::ops::isa_name(ww::ops::current_isa()));
+                  r.gflops > 0 ? std::to_string(r.gflops).c_str() : "null",
+                  r.gflops > 0 ? std::to_string(r.peak_fraction).c_str() : "null", peak[r.threads], r.peak_rss_mb,
+                  r.repeats, ww::ops::isa_name(ww::ops::current_isa()));
     }
     std::printf("\n]\n");
   }

@@ -16,4 +16,8 @@ void adam_update(float* param, const float* grad, float* m, float* v, std::size_
 // velocity = momentum velocity + grad; param -= lr velocity.
 void sgd_update(float* param, const float* grad, float* velocity, std::size_t n, float lr, float momentum);
 
+// The measured peak of fused multiply-adds on `threads` threads (each running independent FMA
+// chains for about `seconds`), in GFLOP/s. For benchmarks: the ceiling kernels are compared to.
+double measure_fma_peak_gflops(int threads, double seconds = 0.2);
+
 }  // namespace ww::ops

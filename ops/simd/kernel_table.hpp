@@ -87,6 +87,11 @@ struct KernelTable {
   // SGD with momentum: v = momentum v + g; param -= lr v.
   void (*sgd_update)(float* param, const float* grad, float* velocity, size_t n, float lr, float momentum);
 
+  // Runs `iterations` rounds of independent FMAs on registers (12 chains of one vector each) and
+  // returns a value depending on all of them: the machine's FMA throughput, for benchmarks.
+  float (*fma_throughput)(size_t iterations);
+  size_t fma_flops_per_iteration;
+
   // sum_i (p[i] - t[i])^2.
   double (*squared_error_sum)(const float* p, const float* t, size_t n);
   // dp[i] += scale * (p[i] - t[i]).

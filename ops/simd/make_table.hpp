@@ -35,6 +35,8 @@ KernelTable make_table(const char* name) {
   t.correlate_valid_weight_grad = &correlate_valid_weight_grad<A>;
   t.adam_update = &adam_update<A>;
   t.sgd_update = &sgd_update<A>;
+  t.fma_throughput = &fma_throughput<A>;
+  t.fma_flops_per_iteration = fma_chains * width<A> * 2;
   t.squared_error_sum = &squared_error_sum<A>;
   t.squared_error_backward = &squared_error_backward<A>;
   t.poisson_sum = &poisson_sum<A>;

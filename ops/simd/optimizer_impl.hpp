@@ -1,5 +1,5 @@
 #pragma once
-// Parameter updates of the optimisers.
+// Parameter updates of the optimisers, and the FMA throughput probe of the benchmarks.
 #include "ops/simd/batch_io.hpp"
 #include "ops/simd/kernel_table.hpp"
 
@@ -32,6 +32,23 @@ void sgd_update(float* param, const float* grad, float* velocity, size_t n, floa
     store<A>(velocity + i, v, count);
     store<A>(param + i, xsimd::fnma(lr_b, v, load<A>(param + i, count)), count);
   });
+}
+
+constexpr size_t fma_chains = 12;
+
+template <class A>
+float fma_throughput(size_t iterations) {
+  using B = Batch<A>;
+  B acc[fma_chains];
+  for (size_t c = 0; c < fma_chains; ++c) acc[c] = B(static_cast<float>(c) * 1e-3f);
+  const B a(0.999999f), b(1e-7f);
+  for (size_t i = 0; i < iterations; ++i) {
+#pragma GCC unroll 12
+    for (size_t c = 0; c < fma_chains; ++c) acc[c] = xsimd::fma(acc[c], a, b);
+  }
+  B total(0.f);
+  for (size_t c = 0; c < fma_chains; ++c) total += acc[c];
+  return xsimd::hadd(total);
 }
 
 }  // namespace
