@@ -45,18 +45,18 @@ class ObjectReader {
   }
 
   // A string from a fixed set of names, mapped to an enum value.
-  template <class E>
-  void read_choice(const char* key, E& value, std::initializer_list<std::pair<const char*, E>> choices) {
+  template <class E, std::size_t N>
+  void read_choice(const char* key, E& value, const nn::EnumName<E> (&choices)[N]) {
     std::string name;
     read(key, name);
     if (name.empty()) return;
     std::string known;
-    for (const auto& [choice, e] : choices) {
-      if (name == choice) {
-        value = e;
+    for (const nn::EnumName<E>& choice : choices) {
+      if (name == choice.name) {
+        value = choice.value;
         return;
       }
-      known += std::string(known.empty() ? "" : ", ") + choice;
+      known += std::string(known.empty() ? "" : ", ") + choice.name;
     }
     fail(path_ + "." + key, "'" + name + "' is not one of " + known);
   }
@@ -78,19 +78,19 @@ class ObjectReader {
   std::set<std::string> used_;
 };
 
-const std::initializer_list<std::pair<const char*, nn::Nonlinearity>> nonlinearities = {
-    {"identity", nn::Nonlinearity::identity}, {"relu", nn::Nonlinearity::relu},
-    {"softplus", nn::Nonlinearity::softplus}, {"elu", nn::Nonlinearity::elu}};
+constexpr nn::EnumName<ops::Padding> padding_names[] = {{"valid", ops::Padding::valid}, {"same", ops::Padding::same}};
+constexpr nn::EnumName<optim::OptimizerKind> optimizer_names[] = {{"adam", optim::OptimizerKind::adam},
+                                                                  {"sgd", optim::OptimizerKind::sgd}};
 
 void read_layer(const json& j, const std::string& path, const std::string& origin, nn::LayerSpec& layer) {
   ObjectReader r(j, path, origin);
   r.read("channels", layer.channels);
   r.read("kernel", layer.kernel);
-  r.read_choice("padding", layer.padding, {{"valid", ops::Padding::valid}, {"same", ops::Padding::same}});
+  r.read_choice("padding", layer.padding, padding_names);
   r.read("batch_norm", layer.batch_norm);
   r.read("bn_center", layer.bn_center);
   r.read("bn_scale", layer.bn_scale);
-  r.read_choice("nonlinearity", layer.nonlinearity, nonlinearities);
+  r.read_choice("nonlinearity", layer.nonlinearity, nn::nonlinearity_names);
 }
 
 void read_model(const json& j, const std::string& origin, nn::ModelConfig& m) {
@@ -109,16 +109,12 @@ void read_model(const json& j, const std::string& origin, nn::ModelConfig& m) {
   }
   if (const json* readout = r.child("readout")) {
     ObjectReader o(*readout, "model.readout", origin);
-    o.read_choice("kind", m.readout.kind,
-                  {{"factorized", nn::ReadoutKind::factorized}, {"fixed_mask", nn::ReadoutKind::fixed_mask},
-                   {"fully_connected", nn::ReadoutKind::fully_connected}, {"gaussian", nn::ReadoutKind::gaussian}});
+    o.read_choice("kind", m.readout.kind, nn::readout_kind_names);
     o.read("positive", m.readout.positive);
     o.read("normalize_features", m.readout.normalize_features);
     o.read("bias", m.readout.bias);
-    o.read_choice("output", m.readout.output, nonlinearities);
-    o.read_choice("covariance", m.readout.covariance,
-                  {{"full", nn::GaussianCovariance::full}, {"uncorrelated", nn::GaussianCovariance::uncorrelated},
-                   {"isotropic", nn::GaussianCovariance::isotropic}});
+    o.read_choice("output", m.readout.output, nn::nonlinearity_names);
+    o.read_choice("covariance", m.readout.covariance, nn::covariance_names);
     o.read("init_mu_range", m.readout.init_mu_range);
     o.read("init_sigma", m.readout.init_sigma);
   }
@@ -134,7 +130,7 @@ void read_model(const json& j, const std::string& origin, nn::ModelConfig& m) {
     p.read("readout_l2", m.penalties.readout_l2);
     p.read("activity_l1", m.penalties.activity_l1);
   }
-  r.read_choice("loss", m.loss, {{"mse", nn::LossKind::mse}, {"poisson", nn::LossKind::poisson}});
+  r.read_choice("loss", m.loss, nn::loss_names);
   r.read("input_height", m.input_height);
   r.read("input_width", m.input_width);
   r.read("neurons", m.neurons);
@@ -142,7 +138,7 @@ void read_model(const json& j, const std::string& origin, nn::ModelConfig& m) {
 
 void read_training(const json& j, const std::string& origin, optim::TrainConfig& t) {
   ObjectReader r(j, "training", origin);
-  r.read_choice("optimizer", t.optimizer, {{"adam", optim::OptimizerKind::adam}, {"sgd", optim::OptimizerKind::sgd}});
+  r.read_choice("optimizer", t.optimizer, optimizer_names);
   r.read("learning_rate", t.learning_rate);
   r.read("momentum", t.momentum);
   r.read("batch_size", t.batch_size);
@@ -176,7 +172,6 @@ void validate(const Config& c, const std::string& origin) {
   if (!(s.decay > 0 && s.decay < 1)) fail("training.schedule.decay", "must be in (0, 1)");
 }
 
-const char* name(ops::Padding p) { return p == ops::Padding::valid ? "valid" : "same"; }
 
 }  // namespace
 
@@ -205,7 +200,7 @@ Config read_config(const std::string& path) {
 std::string config_to_json(const Config& c) {
   json layers = json::array();
   for (const auto& l : c.model.core.layers) {
-    layers.push_back({{"channels", l.channels}, {"kernel", l.kernel}, {"padding", name(l.padding)},
+    layers.push_back({{"channels", l.channels}, {"kernel", l.kernel}, {"padding", nn::name_of(padding_names, l.padding)},
                       {"batch_norm", l.batch_norm}, {"bn_center", l.bn_center}, {"bn_scale", l.bn_scale},
                       {"nonlinearity", nn::to_string(l.nonlinearity)}});
   }
@@ -229,7 +224,7 @@ std::string config_to_json(const Config& c) {
           {"activity_l1", p.activity_l1}}},
         {"loss", nn::to_string(c.model.loss)}}},
       {"training",
-       {{"optimizer", t.optimizer == optim::OptimizerKind::adam ? "adam" : "sgd"},
+       {{"optimizer", nn::name_of(optimizer_names, t.optimizer)},
         {"learning_rate", t.learning_rate},
         {"momentum", t.momentum},
         {"batch_size", t.batch_size},

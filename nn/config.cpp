@@ -22,35 +22,4 @@ FeatureShape core_output_shape(const ModelConfig& config) {
   return s;
 }
 
-std::string to_string(Nonlinearity n) {
-  switch (n) {
-    case Nonlinearity::identity: return "identity";
-    case Nonlinearity::relu: return "relu";
-    case Nonlinearity::softplus: return "softplus";
-    case Nonlinearity::elu: return "elu";
-  }
-  return "?";
-}
-
-std::string to_string(ReadoutKind k) {
-  switch (k) {
-    case ReadoutKind::factorized: return "factorized";
-    case ReadoutKind::fixed_mask: return "fixed_mask";
-    case ReadoutKind::fully_connected: return "fully_connected";
-    case ReadoutKind::gaussian: return "gaussian";
-  }
-  return "?";
-}
-
-std::string to_string(GaussianCovariance c) {
-  switch (c) {
-    case GaussianCovariance::full: return "full";
-    case GaussianCovariance::uncorrelated: return "uncorrelated";
-    case GaussianCovariance::isotropic: return "isotropic";
-  }
-  return "?";
-}
-
-std::string to_string(LossKind l) { return l == LossKind::mse ? "mse" : "poisson"; }
-
 }  // namespace ww::nn

@@ -71,9 +71,35 @@ struct FeatureShape {
 };
 FeatureShape core_output_shape(const ModelConfig& config);
 
-std::string to_string(Nonlinearity n);
-std::string to_string(ReadoutKind k);
-std::string to_string(GaussianCovariance c);
-std::string to_string(LossKind l);
+// The names of the enumerations, as written in configuration files: one table each.
+template <class E>
+struct EnumName {
+  const char* name;
+  E value;
+};
+inline constexpr EnumName<Nonlinearity> nonlinearity_names[] = {{"identity", Nonlinearity::identity},
+                                                                 {"relu", Nonlinearity::relu},
+                                                                 {"softplus", Nonlinearity::softplus},
+                                                                 {"elu", Nonlinearity::elu}};
+inline constexpr EnumName<ReadoutKind> readout_kind_names[] = {{"factorized", ReadoutKind::factorized},
+                                                               {"fixed_mask", ReadoutKind::fixed_mask},
+                                                               {"fully_connected", ReadoutKind::fully_connected},
+                                                               {"gaussian", ReadoutKind::gaussian}};
+inline constexpr EnumName<GaussianCovariance> covariance_names[] = {{"full", GaussianCovariance::full},
+                                                                    {"uncorrelated", GaussianCovariance::uncorrelated},
+                                                                    {"isotropic", GaussianCovariance::isotropic}};
+inline constexpr EnumName<LossKind> loss_names[] = {{"mse", LossKind::mse}, {"poisson", LossKind::poisson}};
+
+template <class E, std::size_t N>
+std::string name_of(const EnumName<E> (&table)[N], E value) {
+  for (const EnumName<E>& entry : table)
+    if (entry.value == value) return entry.name;
+  return "?";
+}
+
+inline std::string to_string(Nonlinearity n) { return name_of(nonlinearity_names, n); }
+inline std::string to_string(ReadoutKind k) { return name_of(readout_kind_names, k); }
+inline std::string to_string(GaussianCovariance c) { return name_of(covariance_names, c); }
+inline std::string to_string(LossKind l) { return name_of(loss_names, l); }
 
 }  // namespace ww::nn
