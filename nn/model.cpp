@@ -58,15 +58,12 @@ ad::Var Model::loss(const ad::Var& prediction, const ad::Var& responses) const {
 ad::Var Model::penalty(const ad::Var& prediction) const {
   const PenaltyConfig& p = config_.penalties;
   ad::Var total = readout_->penalty(p, prediction);
-  auto add = [&total](float strength, const ad::Var& term) {
-    const ad::Var scaled = ad::mul(term, strength);
-    total = total.defined() ? ad::add(total, scaled) : scaled;
-  };
   const std::vector<ad::Var> kernels = core_->kernels();
-  if (p.smoothness != 0.f) add(p.smoothness, laplace_smoothness(kernels.front(), p.smoothness_normalized));
+  // Each term is built only when its strength is not 0 (the graph costs time).
+  if (p.smoothness != 0.f) add_penalty(total, p.smoothness, laplace_smoothness(kernels.front(), p.smoothness_normalized));
   for (std::size_t i = 0; i < kernels.size(); ++i) {
-    if (i > 0 && p.group_sparsity != 0.f) add(p.group_sparsity, group_sparsity(kernels[i]));
-    if (p.kernel_l2 != 0.f) add(p.kernel_l2, l2(kernels[i]));
+    if (i > 0 && p.group_sparsity != 0.f) add_penalty(total, p.group_sparsity, group_sparsity(kernels[i]));
+    if (p.kernel_l2 != 0.f) add_penalty(total, p.kernel_l2, l2(kernels[i]));
   }
   return total;
 }

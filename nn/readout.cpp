@@ -16,13 +16,6 @@ ad::Tensor normal_tensor(ad::Shape shape, std::mt19937_64& rng, float mean, floa
   return t;
 }
 
-// Adds `term` scaled by `strength` to `total` (both scalar Vars; total may be undefined).
-void add_penalty(ad::Var& total, float strength, const ad::Var& term) {
-  if (strength == 0.f) return;
-  const ad::Var scaled = ad::mul(term, strength);
-  total = total.defined() ? ad::add(total, scaled) : scaled;
-}
-
 // Factorized and fixed-mask readouts.
 class FactorizedReadout : public Readout {
  public:
@@ -53,8 +46,8 @@ class FactorizedReadout : public Readout {
 
   ad::Var penalty(const PenaltyConfig& p, const ad::Var&) const override {
     ad::Var total;
-    if (config_.kind == ReadoutKind::factorized) add_penalty(total, p.mask_l1, l1(mask_));
-    add_penalty(total, p.feature_l1, l1(features_));
+    if (config_.kind == ReadoutKind::factorized && p.mask_l1 != 0.f) add_penalty(total, p.mask_l1, l1(mask_));
+    if (p.feature_l1 != 0.f) add_penalty(total, p.feature_l1, l1(features_));
     if (p.readout_product != 0.f) {
       // sum_n ||m_n||_1 ||w_n||_1
       add_penalty(total, p.readout_product,
@@ -100,7 +93,7 @@ class FullyConnectedReadout : public Readout {
 
   ad::Var penalty(const PenaltyConfig& p, const ad::Var& prediction) const override {
     ad::Var total;
-    add_penalty(total, p.readout_l2, l2(weight_));
+    if (p.readout_l2 != 0.f) add_penalty(total, p.readout_l2, l2(weight_));
     if (p.activity_l1 != 0.f) add_penalty(total, p.activity_l1, ad::mean(ad::sum(ad::abs(prediction), {1})));
     return total;
   }
@@ -151,7 +144,7 @@ class GaussianReadout : public Readout {
 
   ad::Var penalty(const PenaltyConfig& p, const ad::Var&) const override {
     ad::Var total;
-    add_penalty(total, p.feature_l1, l1(features_));
+    if (p.feature_l1 != 0.f) add_penalty(total, p.feature_l1, l1(features_));
     return total;
   }
 

@@ -30,7 +30,6 @@ class Readout : public Module {
   virtual void init_locations(const std::vector<std::int64_t>& locations, const std::vector<float>& scale) = 0;
   // bias_n = output^-1(mean response of n).
   void init_bias(const std::vector<float>& mean_response);
-  ad::Var bias() const { return bias_; }
 
  protected:
   Readout(const ReadoutConfig& config, std::int64_t neurons);

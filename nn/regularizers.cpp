@@ -22,4 +22,10 @@ ad::Var group_sparsity(const ad::Var& kernels) {
 ad::Var l2(const ad::Var& x) { return ad::sum(ad::square(x)); }
 ad::Var l1(const ad::Var& x) { return ad::sum(ad::abs(x)); }
 
+void add_penalty(ad::Var& total, float strength, const ad::Var& term) {
+  if (strength == 0.f) return;
+  const ad::Var scaled = ad::mul(term, strength);
+  total = total.defined() ? ad::add(total, scaled) : scaled;
+}
+
 }  // namespace ww::nn

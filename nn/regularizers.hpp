@@ -14,4 +14,8 @@ ad::Var group_sparsity(const ad::Var& kernels);
 ad::Var l2(const ad::Var& x);  // sum x^2
 ad::Var l1(const ad::Var& x);  // sum |x|
 
+// total += strength * term (total may start undefined); nothing when strength is 0. Callers test
+// the strength before building `term`, so a switched-off penalty adds nothing to the graph.
+void add_penalty(ad::Var& total, float strength, const ad::Var& term);
+
 }  // namespace ww::nn

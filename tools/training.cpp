@@ -34,14 +34,34 @@ void copy_into(const io::Checkpoint& checkpoint, const std::string& name, ad::Te
   std::memcpy(target.data(), stored.data(), stored.numel() * sizeof(float));
 }
 
-void store_model(io::Checkpoint& checkpoint, const nn::Model& model) {
-  for (const auto& [name, var] : model.named_parameters()) checkpoint.tensors["param/" + name] = var.value().clone();
-  for (const auto& [name, tensor] : model.named_buffers()) checkpoint.tensors["buffer/" + name] = tensor.clone();
+// A model's complete state, parameters then buffers, as tensors sharing the model's storage, with
+// their checkpoint names ("param/<name>", "buffer/<name>").
+struct ModelState {
+  std::vector<std::string> names;
+  std::vector<ad::Tensor> tensors;
+};
+
+ModelState state_of(const nn::Model& model) {
+  ModelState state;
+  for (const auto& [name, var] : model.named_parameters()) {
+    state.names.push_back("param/" + name);
+    state.tensors.push_back(var.value());
+  }
+  for (const auto& [name, tensor] : model.named_buffers()) {
+    state.names.push_back("buffer/" + name);
+    state.tensors.push_back(tensor);
+  }
+  return state;
 }
 
-void load_model_state(const io::Checkpoint& checkpoint, nn::Model& model) {
-  for (auto& [name, var] : model.named_parameters()) copy_into(checkpoint, "param/" + name, var.value());
-  for (const auto& [name, tensor] : model.named_buffers()) copy_into(checkpoint, "buffer/" + name, tensor);
+// Copies values between same-shaped tensor lists (into `to`'s storage).
+void copy_values(const std::vector<ad::Tensor>& from, std::vector<ad::Tensor> to) {
+  for (std::size_t i = 0; i < from.size(); ++i) std::memcpy(to[i].data(), from[i].data(), from[i].numel() * sizeof(float));
+}
+
+void load_model_state(const io::Checkpoint& checkpoint, const nn::Model& model) {
+  const ModelState state = state_of(model);
+  for (std::size_t i = 0; i < state.names.size(); ++i) copy_into(checkpoint, state.names[i], state.tensors[i]);
 }
 
 io::Config config_of(const io::Checkpoint& checkpoint) {
@@ -79,10 +99,8 @@ Trainer::Trainer(const io::Checkpoint& checkpoint, io::Dataset data) : config_(c
   optimizer_->set_steps_taken(checkpoint.integer("optimizer_steps"));
   optimizer_->set_learning_rate(static_cast<float>(checkpoint.real("learning_rate")));
   schedule_->restore(checkpoint.real("best_loss"), checkpoint.integer("schedule_waiting"), checkpoint.integer("schedule_decays"));
-  auto parameters = model_->named_parameters();
-  auto buffers = model_->named_buffers();
-  for (std::size_t i = 0; i < parameters.size(); ++i) copy_into(checkpoint, "best_param/" + parameters[i].first, best_parameters_[i]);
-  for (std::size_t i = 0; i < buffers.size(); ++i) copy_into(checkpoint, "best_buffer/" + buffers[i].first, best_buffers_[i]);
+  const std::vector<std::string> names = state_of(*model_).names;
+  for (std::size_t i = 0; i < names.size(); ++i) copy_into(checkpoint, "best_" + names[i], best_[i]);
   rng_from_text(model_->rng(), checkpoint.text("model_rng"), checkpoint.path);
   rng_from_text(sampler_, checkpoint.text("sampler_rng"), checkpoint.path);
   step_ = checkpoint.integer("step");
@@ -108,29 +126,13 @@ void Trainer::build() {
     optimizer_ = std::make_unique<optim::Sgd>(model_->parameters(), t.learning_rate, t.momentum);
   }
   schedule_ = std::make_unique<optim::EarlyStopping>(t.schedule);
-  best_parameters_.clear();
-  best_buffers_.clear();
-  for (const auto& entry : model_->named_parameters()) best_parameters_.push_back(ad::Tensor(entry.second.shape()));
-  for (const auto& entry : model_->named_buffers()) best_buffers_.push_back(ad::Tensor(entry.second.shape()));
+  best_.clear();
+  for (const ad::Tensor& tensor : state_of(*model_).tensors) best_.push_back(ad::Tensor(tensor.shape()));
 }
 
-void Trainer::snapshot_best() {
-  auto parameters = model_->named_parameters();
-  auto buffers = model_->named_buffers();
-  for (std::size_t i = 0; i < parameters.size(); ++i)
-    std::memcpy(best_parameters_[i].data(), parameters[i].second.value().data(), best_parameters_[i].numel() * sizeof(float));
-  for (std::size_t i = 0; i < buffers.size(); ++i)
-    std::memcpy(best_buffers_[i].data(), buffers[i].second.data(), best_buffers_[i].numel() * sizeof(float));
-}
+void Trainer::snapshot_best() { copy_values(state_of(*model_).tensors, best_); }
 
-void Trainer::restore_best() {
-  auto parameters = model_->named_parameters();
-  auto buffers = model_->named_buffers();
-  for (std::size_t i = 0; i < parameters.size(); ++i)
-    std::memcpy(parameters[i].second.value().data(), best_parameters_[i].data(), best_parameters_[i].numel() * sizeof(float));
-  for (std::size_t i = 0; i < buffers.size(); ++i)
-    std::memcpy(buffers[i].second.data(), best_buffers_[i].data(), best_buffers_[i].numel() * sizeof(float));
-}
+void Trainer::restore_best() { copy_values(best_, state_of(*model_).tensors); }
 
 double Trainer::evaluate(double* mean_correlation) {
   const std::int64_t n = data_.images.shape()[0];
@@ -213,12 +215,12 @@ io::Checkpoint Trainer::checkpoint() const {
   c.texts["config"] = io::config_to_json(config_);
   c.texts["model_rng"] = rng_text(model_->rng());
   c.texts["sampler_rng"] = rng_text(sampler_);
-  store_model(c, *model_);
+  const ModelState state = state_of(*model_);
+  for (std::size_t i = 0; i < state.names.size(); ++i) {
+    c.tensors[state.names[i]] = state.tensors[i].clone();
+    c.tensors["best_" + state.names[i]] = best_[i].clone();
+  }
   for (const auto& [name, tensor] : optimizer_->state()) c.tensors["optimizer/" + name] = tensor.clone();
-  auto parameters = model_->named_parameters();
-  auto buffers = model_->named_buffers();
-  for (std::size_t i = 0; i < parameters.size(); ++i) c.tensors["best_param/" + parameters[i].first] = best_parameters_[i].clone();
-  for (std::size_t i = 0; i < buffers.size(); ++i) c.tensors["best_buffer/" + buffers[i].first] = best_buffers_[i].clone();
   c.integers["step"] = step_;
   c.integers["finished"] = finished_ ? 1 : 0;
   c.integers["optimizer_steps"] = optimizer_->steps_taken();

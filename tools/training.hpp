@@ -47,7 +47,6 @@ class Trainer {
   const io::Config& config() const { return config_; }
   std::int64_t step() const { return step_; }
   const ad::Shape& images_shape() const { return data_.images.shape(); }
-  bool finished() const { return finished_; }
   const std::string& divergence() const { return divergence_; }
 
  private:
@@ -63,7 +62,7 @@ class Trainer {
   std::unique_ptr<optim::Optimizer> optimizer_;
   std::unique_ptr<optim::EarlyStopping> schedule_;
   std::mt19937_64 sampler_;
-  std::vector<ad::Tensor> best_parameters_, best_buffers_;
+  std::vector<ad::Tensor> best_;  // parameters then buffers at the best validation loss
   std::int64_t step_ = 0;
   bool finished_ = false;
   Progress progress_;
