@@ -1,9 +1,13 @@
 #include "nn/init.hpp"
 
+#include <algorithm>
+#include <array>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 
 #include "ops/matmul.hpp"
+#include "ops/parallel.hpp"
 
 namespace ww::nn {
 
@@ -69,6 +73,207 @@ std::vector<std::int64_t> sta_locations(const ad::Tensor& sta, std::int64_t out_
       }
   }
   return locations;
+}
+
+}  // namespace ww::nn
+
+namespace ww::nn {
+namespace {
+
+// Cholesky factor (lower, in place) of an n x n Gram matrix, after a small ridge: features can be
+// collinear (a dead channel, a constant map) and the search only needs residuals.
+void cholesky(std::vector<double>& a, std::size_t n) {
+  double trace = 0.0;
+  for (std::size_t i = 0; i < n; ++i) trace += a[i * n + i];
+  const double ridge = 1e-9 * trace / static_cast<double>(n) + 1e-12;
+  for (std::size_t i = 0; i < n; ++i) a[i * n + i] += ridge;
+  for (std::size_t j = 0; j < n; ++j) {
+    double d = a[j * n + j];
+    for (std::size_t k = 0; k < j; ++k) d -= a[j * n + k] * a[j * n + k];
+    d = std::sqrt(std::max(d, 1e-300));
+    a[j * n + j] = d;
+    for (std::size_t i = j + 1; i < n; ++i) {
+      double v = a[i * n + j];
+      for (std::size_t k = 0; k < j; ++k) v -= a[i * n + k] * a[j * n + k];
+      a[i * n + j] = v / d;
+    }
+  }
+}
+
+// y'y - c' G^-1 c = y'y - |L^-1 c|^2 for G = L L': the residual of the least-squares fit.
+double fit_residual(const std::vector<double>& factor, std::vector<double>& z, std::size_t n, double yy) {
+  double explained = 0.0;
+  for (std::size_t i = 0; i < n; ++i) {
+    double v = z[i];
+    for (std::size_t k = 0; k < i; ++k) v -= factor[i * n + k] * z[k];
+    z[i] = v / factor[i * n + i];
+    explained += z[i] * z[i];
+  }
+  return std::max(0.0, yy - explained);
+}
+
+// beta = L'^-1 z, where z already holds L^-1 c (what fit_residual leaves): the fitted coefficients.
+std::vector<double> back_substitute(const std::vector<double>& factor, const std::vector<double>& z, std::size_t n) {
+  std::vector<double> beta(n);
+  for (std::size_t i = n; i-- > 0;) {
+    double v = z[i];
+    for (std::size_t k = i + 1; k < n; ++k) v -= factor[k * n + i] * beta[k];
+    beta[i] = v / factor[i * n + i];
+  }
+  return beta;
+}
+
+std::vector<double> sums_of_squares(const ad::Tensor& responses) {
+  const std::int64_t batch = responses.shape()[0], neurons = responses.shape()[1];
+  std::vector<double> yy(static_cast<std::size_t>(neurons), 0.0);
+  for (std::int64_t b = 0; b < batch; ++b)
+    for (std::int64_t n = 0; n < neurons; ++n) yy[static_cast<std::size_t>(n)] += double(responses.data()[b * neurons + n]) * responses.data()[b * neurons + n];
+  return yy;
+}
+
+void require_batch(const ad::Shape& features, std::size_t rank, const ad::Shape& responses, const char* what) {
+  if (features.size() != rank || responses.size() != 2 || features[0] != responses[0]) {
+    throw std::invalid_argument(std::string(what) + ": features " + ad::shape_string(features) + " and responses " +
+                                ad::shape_string(responses) + " do not share a batch");
+  }
+}
+
+}  // namespace
+
+LocationSearch best_fitting_locations(const ad::Tensor& core_output, const ad::Tensor& responses) {
+  require_batch(core_output.shape(), 4, responses.shape(), "best_fitting_locations");
+  const ad::Shape& s = core_output.shape();
+  const std::int64_t batch = s[0], channels = s[1], height = s[2], width = s[3], neurons = responses.shape()[1];
+  if (height < 2 || width < 2) throw std::invalid_argument("best_fitting_locations: the core output " + ad::shape_string(s) + " has no 2x2 window");
+  const std::int64_t pixels = height * width;
+  const auto k = static_cast<std::size_t>(channels), unknowns = 4 * k + 1;
+  const auto n_neurons = static_cast<std::size_t>(neurons);
+  // Pixel-major features [B, P, K]: one GEMM gives every pixel's cross products X_p' y_n [P*K, N].
+  ad::Tensor design({batch, pixels, channels});
+  for (std::int64_t b = 0; b < batch; ++b)
+    for (std::int64_t c = 0; c < channels; ++c)
+      for (std::int64_t p = 0; p < pixels; ++p) design.data()[(b * pixels + p) * channels + c] = core_output.data()[(b * channels + c) * pixels + p];
+  const auto columns = static_cast<std::size_t>(pixels) * k;
+  ad::Tensor cross({pixels * channels, neurons});
+  ops::gemm(true, false, columns, n_neurons, static_cast<std::size_t>(batch), 1.f, design.data(), columns, responses.data(), n_neurons,
+            0.f, cross.data(), n_neurons);
+  std::vector<double> response_sum(n_neurons, 0.0);
+  for (std::int64_t b = 0; b < batch; ++b)
+    for (std::size_t n = 0; n < n_neurons; ++n) response_sum[n] += responses.data()[static_cast<std::size_t>(b) * n_neurons + n];
+  const std::vector<double> yy = sums_of_squares(responses);
+
+  // Window w has top-left pixel (w / (W-1), w % (W-1)); its unknowns are the K features of its
+  // four pixels (row-major) and a constant.
+  const std::int64_t windows = (height - 1) * (width - 1);
+  auto corner_pixels = [&](std::int64_t w) {
+    const std::int64_t top_left = (w / (width - 1)) * width + w % (width - 1);
+    return std::array<std::int64_t, 4>{top_left, top_left + 1, top_left + width, top_left + width + 1};
+  };
+  auto factor_window = [&](std::int64_t w, std::vector<double>& gram, std::vector<double>& row) {
+    const auto corners = corner_pixels(w);
+    std::fill(gram.begin(), gram.end(), 0.0);
+    for (std::int64_t b = 0; b < batch; ++b) {
+      for (std::size_t q = 0; q < 4; ++q) {
+        const float* x = design.data() + (b * pixels + corners[q]) * channels;
+        for (std::size_t c = 0; c < k; ++c) row[q * k + c] = x[c];
+      }
+      row[4 * k] = 1.0;
+      for (std::size_t i = 0; i < unknowns; ++i)
+        for (std::size_t j = 0; j <= i; ++j) gram[i * unknowns + j] += row[i] * row[j];
+    }
+    cholesky(gram, unknowns);
+  };
+  auto load_cross = [&](std::int64_t w, std::size_t n, std::vector<double>& z) {
+    const auto corners = corner_pixels(w);
+    for (std::size_t q = 0; q < 4; ++q)
+      for (std::size_t c = 0; c < k; ++c) z[q * k + c] = cross.data()[(static_cast<std::size_t>(corners[q]) * k + c) * n_neurons + n];
+    z[4 * k] = response_sum[n];
+  };
+
+  std::vector<double> residuals(static_cast<std::size_t>(windows) * n_neurons);
+  ops::parallel_for(static_cast<std::size_t>(windows), 1, [&](std::size_t, std::size_t begin, std::size_t end) {
+    std::vector<double> gram(unknowns * unknowns), row(unknowns), z(unknowns);
+    for (std::size_t w = begin; w < end; ++w) {
+      factor_window(static_cast<std::int64_t>(w), gram, row);
+      for (std::size_t n = 0; n < n_neurons; ++n) {
+        load_cross(static_cast<std::int64_t>(w), n, z);
+        residuals[w * n_neurons + n] = fit_residual(gram, z, unknowns, yy[n]);
+      }
+    }
+  });
+  LocationSearch search;
+  std::vector<std::int64_t> best_window(n_neurons, 0);
+  search.residual.assign(n_neurons, std::numeric_limits<double>::infinity());
+  for (std::size_t w = 0; w < static_cast<std::size_t>(windows); ++w)
+    for (std::size_t n = 0; n < n_neurons; ++n)
+      if (residuals[w * n_neurons + n] < search.residual[n]) {
+        search.residual[n] = residuals[w * n_neurons + n];
+        best_window[n] = static_cast<std::int64_t>(w);
+      }
+  // Within its window, each neuron sits at the centre of mass of its four pixels, weighted by the
+  // norm of their fitted feature weights (what bilinear reading would weight them by).
+  search.position.assign(n_neurons, {0.0, 0.0});
+  search.features.assign(n_neurons * k, 0.f);
+  search.constant.assign(n_neurons, 0.f);
+  std::vector<double> gram(unknowns * unknowns), row(unknowns), z(unknowns);
+  for (std::int64_t w = 0; w < windows; ++w) {
+    bool factored = false;
+    for (std::size_t n = 0; n < n_neurons; ++n) {
+      if (best_window[n] != w) continue;
+      if (!factored) factor_window(w, gram, row);
+      factored = true;
+      load_cross(w, n, z);
+      fit_residual(gram, z, unknowns, yy[n]);
+      const std::vector<double> beta = back_substitute(gram, z, unknowns);
+      double weight[4], total = 0.0;
+      for (std::size_t q = 0; q < 4; ++q) {
+        double norm = 0.0;
+        for (std::size_t c = 0; c < k; ++c) norm += beta[q * k + c] * beta[q * k + c];
+        weight[q] = std::sqrt(norm);
+        total += weight[q];
+      }
+      const double down = total > 0 ? (weight[2] + weight[3]) / total : 0.5, right = total > 0 ? (weight[1] + weight[3]) / total : 0.5;
+      search.position[n] = {static_cast<double>(w / (width - 1)) + down, static_cast<double>(w % (width - 1)) + right};
+      // Reading features f bilinearly with weights a_q gives coefficients a_q f per pixel; the
+      // a_q sum to 1, so f is the sum over the four pixels.
+      for (std::size_t c = 0; c < k; ++c)
+        search.features[n * k + c] = static_cast<float>(beta[c] + beta[k + c] + beta[2 * k + c] + beta[3 * k + c]);
+      search.constant[n] = static_cast<float>(beta[4 * k]);
+    }
+  }
+  return search;
+}
+
+std::vector<double> own_feature_residuals(const ad::Tensor& features, const ad::Tensor& responses) {
+  require_batch(features.shape(), 3, responses.shape(), "own_feature_residuals");
+  const std::int64_t batch = features.shape()[0], neurons = features.shape()[1], channels = features.shape()[2];
+  if (responses.shape()[1] != neurons) {
+    throw std::invalid_argument("own_feature_residuals: features for " + std::to_string(neurons) + " neurons, responses for " +
+                                std::to_string(responses.shape()[1]));
+  }
+  const auto k1 = static_cast<std::size_t>(channels + 1);
+  const std::vector<double> yy = sums_of_squares(responses);
+  std::vector<double> residuals(static_cast<std::size_t>(neurons));
+  ops::parallel_for(static_cast<std::size_t>(neurons), 1, [&](std::size_t, std::size_t begin, std::size_t end) {
+    std::vector<double> gram(k1 * k1), z(k1), row(k1);
+    for (std::size_t n = begin; n < end; ++n) {
+      std::fill(gram.begin(), gram.end(), 0.0);
+      std::fill(z.begin(), z.end(), 0.0);
+      for (std::int64_t b = 0; b < batch; ++b) {
+        const float* f = features.data() + (static_cast<std::size_t>(b) * static_cast<std::size_t>(neurons) + n) * (k1 - 1);
+        for (std::size_t k = 0; k + 1 < k1; ++k) row[k] = f[k];
+        row[k1 - 1] = 1.0;
+        const double y = responses.data()[static_cast<std::size_t>(b) * static_cast<std::size_t>(neurons) + n];
+        for (std::size_t i = 0; i < k1; ++i) {
+          z[i] += row[i] * y;
+          for (std::size_t j = 0; j <= i; ++j) gram[i * k1 + j] += row[i] * row[j];
+        }
+      }
+      cholesky(gram, k1);
+      residuals[n] = fit_residual(gram, z, k1, yy[n]);
+    }
+  });
+  return residuals;
 }
 
 }  // namespace ww::nn

@@ -1,5 +1,7 @@
 #pragma once
-// Data-driven initialisation: spike-triggered averages and receptive-field locations.
+// Data-driven initialisation: spike-triggered averages, receptive-field locations, and the
+// least-squares search that re-seats point readouts stuck a pixel or two from their neuron.
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -16,5 +18,20 @@ ad::Tensor spike_triggered_average(const ad::Tensor& images, const ad::Tensor& r
 // flat indices row * out_width + col.
 std::vector<std::int64_t> sta_locations(const ad::Tensor& sta, std::int64_t out_height, std::int64_t out_width,
                                         double sd = 2.0, int size = 17);
+
+// For core output [B, K, H, W] and responses [B, N]: each neuron's responses fitted by least
+// squares on the features of every 2x2 window of pixels (what a sub-pixel point reads) plus a
+// constant; per neuron the best window's residual, a position inside it and the fitted weights.
+struct LocationSearch {
+  std::vector<std::array<double, 2>> position;  // (row, col) in pixels of the core output
+  std::vector<double> residual;                 // residual sum of squares of the best fit
+  std::vector<float> features;                  // [N, K]: the fitted feature weights there
+  std::vector<float> constant;                  // [N]: the fitted constant
+};
+LocationSearch best_fitting_locations(const ad::Tensor& core_output, const ad::Tensor& responses);
+
+// The same fit for each neuron on its own features [B, N, K] (e.g. read at its current position):
+// residual sums of squares, one per neuron.
+std::vector<double> own_feature_residuals(const ad::Tensor& features, const ad::Tensor& responses);
 
 }  // namespace ww::nn

@@ -21,34 +21,61 @@ Model::Model(ModelConfig config, std::uint64_t seed) : config_(std::move(config)
   register_module("readout", *readout_);
 }
 
-ad::Var Model::forward(const ad::Var& images) {
-  const ad::Shape& s = images.shape();
+void Model::check_images(const ad::Shape& s) const {
   if (s.size() != 4 || s[1] != config_.core.input_channels || s[2] != config_.input_height || s[3] != config_.input_width) {
     throw std::invalid_argument("model: images have shape " + ad::shape_string(s) + ", the model expects [batch," +
                                 std::to_string(config_.core.input_channels) + "," + std::to_string(config_.input_height) +
                                 "," + std::to_string(config_.input_width) + "]");
   }
+}
+
+ad::Var Model::forward(const ad::Var& images) {
+  check_images(images.shape());
   return readout_->forward(core_->forward(images), rng_);
 }
 
-ad::Tensor Model::predict(const ad::Tensor& images, std::int64_t batch) {
-  const bool was_training = training();
-  eval();
+namespace {
+
+// fn(images of one batch) for `batch` images at a time, in evaluation mode without gradients (the
+// mode is restored afterwards); the results stacked along the first axis.
+template <class Fn>
+ad::Tensor in_batches(Module& module, const ad::Tensor& images, std::int64_t batch, Fn fn) {
+  const bool was_training = module.training();
+  module.eval();
   ad::NoGradGuard no_grad;
   const std::int64_t n = images.shape()[0];
   const std::size_t row = images.numel() / static_cast<std::size_t>(std::max<std::int64_t>(n, 1));
-  ad::Tensor out({n, config_.neurons});
+  ad::Tensor out;
   for (std::int64_t begin = 0; begin < n; begin += batch) {
     const std::int64_t end = std::min(n, begin + batch);
     ad::Shape shape = images.shape();
     shape[0] = end - begin;
     ad::Tensor part(shape);
     std::memcpy(part.data(), images.data() + static_cast<std::size_t>(begin) * row, part.numel() * sizeof(float));
-    const ad::Tensor predicted = forward(ad::Var::constant(part)).value();
-    std::memcpy(out.data() + begin * config_.neurons, predicted.data(), predicted.numel() * sizeof(float));
+    const ad::Tensor result = fn(ad::Var::constant(part)).value();
+    if (begin == 0) {
+      ad::Shape whole = result.shape();
+      whole[0] = n;
+      out = ad::Tensor(whole);
+    }
+    const std::size_t result_row = result.numel() / static_cast<std::size_t>(end - begin);
+    std::memcpy(out.data() + static_cast<std::size_t>(begin) * result_row, result.data(), result.numel() * sizeof(float));
   }
-  train(was_training);
+  module.train(was_training);
   return out;
+}
+
+}  // namespace
+
+ad::Tensor Model::predict(const ad::Tensor& images, std::int64_t batch) {
+  if (images.shape().empty() || images.shape()[0] == 0) return ad::Tensor({0, config_.neurons});
+  return in_batches(*this, images, batch, [this](const ad::Var& part) { return forward(part); });
+}
+
+std::int64_t Model::search_locations(const ad::Tensor& images, const ad::Tensor& responses) {
+  check_images(images.shape());
+  const ad::Tensor core_output = in_batches(*this, images, 256, [this](const ad::Var& part) { return core_->forward(part); });
+  return readout_->search_locations(core_output, responses);
 }
 
 ad::Var Model::loss(const ad::Var& prediction, const ad::Var& responses) const {

@@ -29,6 +29,10 @@ class Model : public Module {
   // neuron's smoothed spike-triggered average, the mask entry set to the response's SD.
   void initialize_from_data(const ad::Tensor& images, const ad::Tensor& responses);
 
+  // Re-seats point readouts (Gaussian) at the core-output position whose features fit each
+  // neuron's responses best, where that is clearly better than its own; returns how many moved.
+  std::int64_t search_locations(const ad::Tensor& images, const ad::Tensor& responses);
+
   const ModelConfig& config() const { return config_; }
   Core& core() { return *core_; }
   Readout& readout() { return *readout_; }
@@ -36,6 +40,8 @@ class Model : public Module {
   std::mt19937_64& rng() { return rng_; }
 
  private:
+  // Throws std::invalid_argument unless images are [batch, C, H, W] of the configured size.
+  void check_images(const ad::Shape& shape) const;
   ModelConfig config_;
   std::mt19937_64 rng_;
   std::unique_ptr<Core> core_;

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "nn/core.hpp"
+#include "nn/init.hpp"
 #include "nn/regularizers.hpp"
 
 namespace ww::nn {
@@ -153,13 +154,34 @@ class GaussianReadout : public Readout {
   }
 
   void init_locations(const std::vector<std::int64_t>& locations, const std::vector<float>&) override {
-    // Pixel (row, col) of the core output to [-1, 1] (x along the width).
-    float* mu = mu_.value().data();
     for (std::int64_t n = 0; n < neurons_; ++n) {
       const std::int64_t at = locations[static_cast<std::size_t>(n)];
-      mu[n * 2] = width_ > 1 ? 2.f * static_cast<float>(at % width_) / static_cast<float>(width_ - 1) - 1.f : 0.f;
-      mu[n * 2 + 1] = height_ > 1 ? 2.f * static_cast<float>(at / width_) / static_cast<float>(height_ - 1) - 1.f : 0.f;
+      place(n, static_cast<double>(at / width_), static_cast<double>(at % width_));
     }
+  }
+
+  std::int64_t search_locations(const ad::Tensor& core_output, const ad::Tensor& responses) override {
+    // A move must cut the residual by this factor: a neuron already in place stays put.
+    constexpr double clearly_better = 0.9;
+    const LocationSearch best = best_fitting_locations(core_output, responses);
+    ad::NoGradGuard no_grad;
+    const ad::Tensor here = ad::bilinear_sample(ad::Var::constant(core_output), ad::Var::constant(mu_.value())).value();
+    const std::vector<double> current = own_feature_residuals(here, responses);
+    std::int64_t moved = 0;
+    for (std::int64_t n = 0; n < neurons_; ++n) {
+      const auto i = static_cast<std::size_t>(n);
+      if (best.residual[i] < clearly_better * current[i]) {
+        place(n, best.position[i][0], best.position[i][1]);
+        // The fitted weights are the least-squares answer when the output is the identity; through
+        // another output nonlinearity they would be on the wrong scale, so training adapts them.
+        if (config_.output == Nonlinearity::identity) {
+          std::copy_n(best.features.data() + n * channels_, channels_, features_.value().data() + n * channels_);
+          if (bias_.defined()) bias_.value().data()[n] = best.constant[i];
+        }
+        ++moved;
+      }
+    }
+    return moved;
   }
 
  private:
@@ -180,6 +202,12 @@ class GaussianReadout : public Readout {
     ad::Tensor eps({batch, neurons_, 2});
     for (std::size_t i = 0; i < eps.numel(); ++i) eps.data()[i] = normal(rng);
     return ad::add(ad::mul(ad::Var::constant(eps), sigma_), mu_);
+  }
+  // Neuron n's position at pixel (row, col) of the core output, in [-1, 1] (x along the width).
+  void place(std::int64_t n, double row, double col) {
+    float* mu = mu_.value().data();
+    mu[n * 2] = width_ > 1 ? static_cast<float>(2.0 * col / static_cast<double>(width_ - 1) - 1.0) : 0.f;
+    mu[n * 2 + 1] = height_ > 1 ? static_cast<float>(2.0 * row / static_cast<double>(height_ - 1) - 1.0) : 0.f;
   }
   std::int64_t channels_, height_, width_;
   ad::Var mu_, sigma_, features_;  // [N, 2], [N, 2, 2] | [N, 2] | [N, 1], [N, K]

@@ -117,14 +117,16 @@ TEST_CASE("teacher-student: ww-train recovers a factorized-readout teacher (FEV 
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("teacher-student: ww-train fits a Gaussian-readout teacher") {
-  // Point readouts of a random-kernel core have local minima (a neuron settles one or two pixels
-  // off with a compensating kernel shift); FEV 0.95 is not reached yet, see the note on issue 3.
+// Point readouts of a random-kernel core have local minima: a neuron settles a few pixels away
+// from its place; the least-squares location search at each decay moves it back. Training seeds
+// 1-4 give FEV 0.998/0.972/0.883/0.975 (seed 3: a core whose kernels settled shifted).
+TEST_CASE("teacher-student: ww-train recovers a Gaussian-readout teacher (FEV >= 0.95)") {
   const std::string dir = temporary_folder("teacher-gaussian");
   const std::string config = R"({
     "model": {"core": {"layers": [{"channels": 4, "kernel": 5, "nonlinearity": "softplus"}]},
               "readout": {"kind": "gaussian", "init_sigma": 0.3}},
-    "training": {"learning_rate": 0.01, "schedule": {"patience": 5, "max_decays": 2, "max_steps": 30000}}})";
+    "training": {"learning_rate": 0.01, "search_locations": true,
+                 "schedule": {"patience": 5, "max_decays": 2, "max_steps": 30000}}})";
   const TeacherData data = write_problem(dir, config, 4000, 5);
   const CommandResult train = run("ww-train", {"--config", dir + "/config.json", "--images", dir + "/images.npy", "--responses",
                                          dir + "/responses.npy", "--out", dir + "/out", "--quiet"});
@@ -132,7 +134,7 @@ TEST_CASE("teacher-student: ww-train fits a Gaussian-readout teacher") {
   REQUIRE(train.exit_code == 0);
   const double fev = test_fev(dir + "/out/checkpoint.wwc", data);
   MESSAGE("Gaussian teacher-student test FEV: " << fev);
-  CHECK(fev >= 0.85);
+  CHECK(fev >= 0.95);
   std::filesystem::remove_all(dir);
 }
 

@@ -134,6 +134,23 @@ void Trainer::snapshot_best() { copy_values(state_of(*model_).tensors, best_); }
 
 void Trainer::restore_best() { copy_values(best_, state_of(*model_).tensors); }
 
+void Trainer::search_locations() {
+  // At most this many training images: the search holds their core output in memory.
+  constexpr std::int64_t max_images = 4096;
+  const std::int64_t images = std::min(train_count_, max_images);
+  progress_.relocated = model_->search_locations(io::slice_rows(data_.images, 0, images), io::slice_rows(data_.responses, 0, images));
+  if (progress_.relocated == 0) return;
+  // The moved model is kept as the best one when validation agrees that it is better.
+  double correlation = 0.0;
+  const double loss = evaluate(&correlation);
+  if (loss < schedule_->best_loss()) {
+    snapshot_best();
+    schedule_->restore(loss, 0, schedule_->decays());
+    progress_.validation_loss = loss;
+    progress_.validation_correlation = correlation;
+  }
+}
+
 double Trainer::evaluate(double* mean_correlation) {
   const std::int64_t n = data_.images.shape()[0];
   const ad::Tensor prediction = model_->predict(io::slice_rows(data_.images, train_count_, n));
@@ -183,6 +200,7 @@ Outcome Trainer::run(const std::atomic<bool>& interrupt, const std::function<voi
     progress_.learning_rate = optimizer_->learning_rate();
     progress_.evaluated = step_ % schedule.eval_every == 0;
     if (progress_.evaluated) {
+      progress_.relocated = 0;
       progress_.validation_loss = evaluate(&progress_.validation_correlation);
       if (!std::isfinite(progress_.validation_loss)) {
         divergence_ = "the validation loss became " + std::to_string(progress_.validation_loss) + " at step " + std::to_string(step_);
@@ -194,6 +212,7 @@ Outcome Trainer::run(const std::atomic<bool>& interrupt, const std::function<voi
         case optim::Decision::decay:
           restore_best();
           optimizer_->set_learning_rate(optimizer_->learning_rate() * schedule.decay);
+          if (config_.training.search_locations) search_locations();
           break;
         case optim::Decision::stop:
           restore_best();

@@ -24,6 +24,7 @@ struct Progress {
   float learning_rate = 0;
   std::int64_t decays = 0;
   bool evaluated = false;                   // this report follows an evaluation
+  std::int64_t relocated = 0;               // neurons moved by this evaluation's location search
 };
 
 enum class Outcome { finished, interrupted, diverged };
@@ -52,6 +53,7 @@ class Trainer {
  private:
   void build();
   double evaluate(double* mean_correlation);
+  void search_locations();
   void snapshot_best();
   void restore_best();
 

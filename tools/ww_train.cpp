@@ -103,7 +103,7 @@ int main(int argc, char** argv) {
         log << "{\"step\": " << p.step << ", \"train_loss\": " << p.train_loss << ", \"validation_loss\": " << p.validation_loss
             << ", \"validation_correlation\": " << p.validation_correlation << ", \"best_validation_loss\": "
             << p.best_validation_loss << ", \"learning_rate\": " << p.learning_rate << ", \"decays\": " << p.decays
-            << ", \"seconds\": " << seconds << "}\n";
+            << ", \"relocated\": " << p.relocated << ", \"seconds\": " << seconds << "}\n";
         log.flush();
       }
       if (terminal) {

@@ -1,0 +1,127 @@
+// Model-level helpers that are not ops: the least-squares location search of point readouts.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <random>
+#include <stdexcept>
+
+#include "autodiff/functions.hpp"
+#include "nn/init.hpp"
+#include "nn/readout.hpp"
+
+namespace ww::nn {
+namespace {
+
+constexpr std::int64_t batch = 600, channels = 3, height = 7, width = 9;
+
+ad::Tensor random_normal(ad::Shape shape, std::mt19937_64& rng) {
+  ad::Tensor t(std::move(shape));
+  std::normal_distribution<float> normal(0.f, 1.f);
+  for (std::size_t i = 0; i < t.numel(); ++i) t.data()[i] = normal(rng);
+  return t;
+}
+
+// Pixel (row, col) of the core output as the readout's (x, y) in [-1, 1].
+std::vector<float> to_unit(const std::vector<std::array<double, 2>>& rows_cols) {
+  std::vector<float> xy;
+  for (const auto& [row, col] : rows_cols) {
+    xy.push_back(static_cast<float>(2.0 * col / (width - 1) - 1.0));
+    xy.push_back(static_cast<float>(2.0 * row / (height - 1) - 1.0));
+  }
+  return xy;
+}
+
+// Features read bilinearly at `positions` [N, 2] -> [B, N, K].
+ad::Tensor read_at(const ad::Tensor& core_output, const std::vector<float>& positions) {
+  ad::NoGradGuard no_grad;
+  const auto neurons = static_cast<std::int64_t>(positions.size() / 2);
+  return ad::bilinear_sample(ad::Var::constant(core_output), ad::Var::constant(ad::Tensor::from_values({neurons, 2}, positions))).value();
+}
+
+// responses[b, n] = features[b, n, :] . weights[n, :] + constant[n]
+ad::Tensor respond(const ad::Tensor& features, const std::vector<float>& weights, const std::vector<float>& constant) {
+  const std::int64_t neurons = features.shape()[1];
+  ad::Tensor responses({batch, neurons});
+  for (std::int64_t b = 0; b < batch; ++b)
+    for (std::int64_t n = 0; n < neurons; ++n) {
+      double r = constant[static_cast<std::size_t>(n)];
+      for (std::int64_t k = 0; k < channels; ++k)
+        r += double(features.data()[(b * neurons + n) * channels + k]) * weights[static_cast<std::size_t>(n * channels + k)];
+      responses.data()[b * neurons + n] = static_cast<float>(r);
+    }
+  return responses;
+}
+
+double sum_of_squares(const ad::Tensor& responses, std::int64_t n) {
+  double total = 0.0;
+  for (std::int64_t b = 0; b < batch; ++b) total += std::pow(double(responses.data()[b * responses.shape()[1] + n]), 2);
+  return total;
+}
+
+}  // namespace
+
+TEST_CASE("the location search finds sub-pixel positions, features and constants of noise-free point readouts") {
+  std::mt19937_64 rng(3);
+  const ad::Tensor core_output = random_normal({batch, channels, height, width}, rng);
+  // Inside the grid, on a pixel, on the last row and column, and half-way between pixels.
+  const std::vector<std::array<double, 2>> truth = {{2.3, 4.6}, {0.0, 0.0}, {6.0, 8.0}, {5.5, 7.25}};
+  const std::vector<float> weights = {0.8f, -0.5f, 0.3f, 1.f, 0.2f, 0.f, -0.7f, 0.4f, 0.9f, 0.5f, 0.5f, -1.f};
+  const std::vector<float> constant = {0.4f, -1.f, 0.f, 2.f};
+  const ad::Tensor responses = respond(read_at(core_output, to_unit(truth)), weights, constant);
+
+  const LocationSearch search = best_fitting_locations(core_output, responses);
+  for (std::size_t n = 0; n < truth.size(); ++n) {
+    CAPTURE(n);
+    CHECK(search.residual[n] <= 1e-6 * sum_of_squares(responses, static_cast<std::int64_t>(n)));
+    CHECK(search.position[n][0] == doctest::Approx(truth[n][0]).epsilon(1e-3));
+    CHECK(search.position[n][1] == doctest::Approx(truth[n][1]).epsilon(1e-3));
+    for (std::int64_t k = 0; k < channels; ++k) CHECK(search.features[n * channels + k] == doctest::Approx(weights[n * channels + k]).epsilon(1e-3));
+    CHECK(search.constant[n] == doctest::Approx(constant[n]).epsilon(1e-3));
+  }
+
+  // A neuron's own features explain it exactly where it is and poorly a pixel away.
+  const std::vector<double> here = own_feature_residuals(read_at(core_output, to_unit(truth)), responses);
+  const std::vector<double> away =
+      own_feature_residuals(read_at(core_output, to_unit({{3.3, 4.6}, {1.0, 0.0}, {5.0, 8.0}, {5.5, 6.25}})), responses);
+  for (std::size_t n = 0; n < truth.size(); ++n) {
+    CAPTURE(n);
+    const double total = sum_of_squares(responses, static_cast<std::int64_t>(n));
+    CHECK(here[n] <= 1e-6 * total);
+    CHECK(away[n] >= 0.05 * total);
+  }
+  CHECK_THROWS_WITH_AS(best_fitting_locations(core_output, ad::Tensor({batch + 1, 4})),
+                       doctest::Contains("do not share a batch"), std::invalid_argument);
+}
+
+TEST_CASE("a Gaussian readout moves only the neurons that fit clearly better elsewhere") {
+  std::mt19937_64 rng(4);
+  const ad::Tensor core_output = random_normal({batch, channels, height, width}, rng);
+  const std::vector<std::array<double, 2>> truth = {{2.3, 4.6}, {4.0, 1.5}};
+  const std::vector<float> weights = {0.8f, -0.5f, 0.3f, 1.f, 0.2f, 0.f};
+  const ad::Tensor responses = respond(read_at(core_output, to_unit(truth)), weights, {0.4f, -1.f});
+
+  ReadoutConfig config;
+  config.kind = ReadoutKind::gaussian;
+  auto readout = make_readout(config, 2, channels, height, width, rng);
+  // Neuron 0 starts exactly right (its features too), neuron 1 three pixels off.
+  const std::vector<float> start = to_unit({truth[0], {1.0, 1.5}});
+  for (auto& [name, var] : readout->named_parameters()) {
+    if (name == "mu") std::copy(start.begin(), start.end(), var.value().data());
+    if (name == "features") std::copy(weights.begin(), weights.end(), var.value().data());
+    if (name == "bias") var.value().data()[0] = 0.4f;
+  }
+  CHECK(readout->search_locations(core_output, responses) == 1);
+  const std::vector<float> expected = to_unit(truth);
+  for (auto& [name, var] : readout->named_parameters()) {
+    if (name != "mu") continue;
+    for (std::size_t i = 0; i < 4; ++i) CHECK(var.value().data()[i] == doctest::Approx(expected[i]).epsilon(1e-3));
+  }
+  // Read where it now sits, the readout predicts the responses.
+  readout->eval();
+  std::mt19937_64 unused(0);
+  ad::NoGradGuard no_grad;
+  const ad::Tensor predicted = readout->forward(ad::Var::constant(core_output), unused).value();
+  for (std::size_t i = 0; i < predicted.numel(); ++i) CHECK(predicted.data()[i] == doctest::Approx(responses.data()[i]).epsilon(1e-3));
+}
+
+}  // namespace ww::nn
