@@ -3,7 +3,7 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "nn/core.hpp"
+#include "nn/layers.hpp"
 #include "nn/init.hpp"
 #include "nn/regularizers.hpp"
 

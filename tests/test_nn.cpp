@@ -1,4 +1,4 @@
-// Model-level helpers that are not ops: the least-squares location search of point readouts.
+// Model-level pieces that are not ops: layers as modules, the location search of point readouts.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -7,6 +7,7 @@
 
 #include "autodiff/functions.hpp"
 #include "nn/init.hpp"
+#include "nn/layers.hpp"
 #include "nn/readout.hpp"
 
 namespace ww::nn {
@@ -122,6 +123,36 @@ TEST_CASE("a Gaussian readout moves only the neurons that fit clearly better els
   ad::NoGradGuard no_grad;
   const ad::Tensor predicted = readout->forward(ad::Var::constant(core_output), unused).value();
   for (std::size_t i = 0; i < predicted.numel(); ++i) CHECK(predicted.data()[i] == doctest::Approx(responses.data()[i]).epsilon(1e-3));
+}
+
+}  // namespace ww::nn
+
+namespace ww::nn {
+
+TEST_CASE("Conv2d and BatchNorm2d are modules: named entries, running statistics only in training") {
+  std::mt19937_64 rng(1);
+  Conv2d conv(2, 3, 5, ops::Padding::same, rng);
+  REQUIRE(conv.named_parameters().size() == 1);
+  CHECK(conv.named_parameters()[0].first == "weight");
+  CHECK(conv.parameter_count() == 3 * 2 * 5 * 5);
+  CHECK(conv.forward(ad::Var::constant(ad::Tensor::full({4, 2, 6, 7}, 1.f))).shape() == ad::Shape{4, 3, 6, 7});
+
+  BatchNorm2d norm(2, true, false);
+  REQUIRE(norm.named_parameters().size() == 1);
+  CHECK(norm.named_parameters()[0].first == "bn_scale");
+  const auto buffers = norm.named_buffers();
+  REQUIRE(buffers.size() == 2);
+  CHECK(buffers[0].first == "running_mean");
+  // Channel 0 holds 1 and 3 (mean 2, variance 1), channel 1 holds 5 everywhere.
+  const ad::Tensor x = ad::Tensor::from_values({2, 2, 1, 1}, {1.f, 5.f, 3.f, 5.f});
+  const ad::Tensor trained = norm.forward(ad::Var::constant(x)).value();
+  CHECK(trained.data()[0] == doctest::Approx(-1.f).epsilon(1e-4));
+  CHECK(buffers[0].second.data()[0] == doctest::Approx(0.2f));  // momentum 0.1 towards 2
+  norm.eval();
+  const ad::Tensor evaluated = norm.forward(ad::Var::constant(x)).value();
+  CHECK(buffers[0].second.data()[0] == doctest::Approx(0.2f));  // unchanged in evaluation
+  // (1 - 0.2) / sqrt(running variance + eps), running variance 0.9 + 0.1 * 2 (unbiased batch variance)
+  CHECK(evaluated.data()[0] == doctest::Approx(0.8 / std::sqrt(1.1 + 1e-5)).epsilon(1e-4));
 }
 
 }  // namespace ww::nn
