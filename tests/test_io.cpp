@@ -13,6 +13,8 @@
 #include "io/config.hpp"
 #include "io/dataset.hpp"
 #include "io/npy.hpp"
+#include "io/populations.hpp"
+#include "autodiff/functions.hpp"
 #include "tests/support.hpp"
 
 namespace ww::io {
@@ -214,6 +216,86 @@ TEST_CASE("the example configurations in configs/ are valid") {
     ++read;
   }
   CHECK(read >= 4);
+}
+
+}  // namespace ww::io
+
+namespace ww::io {
+
+TEST_CASE("simulated populations: deterministic, E|r| = 0.1, responses are the kernel at the location, noise variance |r|") {
+  PopulationConfig config;
+  config.neurons = 6;
+  config.train_samples = 4000;
+  config.test_samples = 4000;
+  config.seed = 7;
+  const Population p = make_population(config);
+  CHECK(p.train.images.shape() == ad::Shape{4000, 1, 48, 48});
+  CHECK(p.test_truth.shape() == ad::Shape{4000, 6});
+  const Population again = make_population(config);
+  CHECK(std::memcmp(again.train.responses.data(), p.train.responses.data(), p.train.responses.numel() * sizeof(float)) == 0);
+  config.seed = 8;
+  CHECK(make_population(config).locations.data()[0] * 100 + make_population(config).locations.data()[1] !=
+        p.locations.data()[0] * 100 + p.locations.data()[1]);
+
+  for (std::int64_t n = 0; n < 6; ++n) {
+    CAPTURE(n);
+    const float row = p.locations.data()[n * 2], col = p.locations.data()[n * 2 + 1];
+    CHECK((row >= 0 && row < 32 && col >= 0 && col < 32));
+    // The noise-free response is the convolution's valid output at the neuron's location.
+    const ad::Tensor one_image = slice_rows(p.test_images, 0, 1);
+    const ad::Tensor kernel = slice_rows(p.kernels, n, n + 1);
+    ad::NoGradGuard no_grad;
+    const ad::Tensor map = ad::conv2d(ad::Var::constant(one_image), ad::Var::constant(ad::Tensor::from_values(
+        {1, 1, 17, 17}, std::vector<float>(kernel.data(), kernel.data() + kernel.numel())))).value();
+    CHECK(map.data()[static_cast<std::int64_t>(row) * 32 + static_cast<std::int64_t>(col)] == doctest::Approx(p.test_truth.data()[n]).epsilon(1e-4));
+    // On-centre: the kernel's middle is positive, its surround negative.
+    CHECK(kernel.data()[8 * 17 + 8] > 0.f);
+    CHECK(kernel.data()[8 * 17 + 3] < 0.f);
+    double mean_abs = 0.0, noise_variance = 0.0;
+    const ad::Tensor train_truth = population_responses(p.train.images, p.kernels, p.locations);
+    for (std::int64_t b = 0; b < 4000; ++b) {
+      mean_abs += std::fabs(p.test_truth.data()[b * 6 + n]) / 4000.0;
+      const double noise = p.train.responses.data()[b * 6 + n] - train_truth.data()[b * 6 + n];
+      noise_variance += noise * noise / 4000.0;
+    }
+    CHECK(mean_abs == doctest::Approx(0.1).epsilon(0.05));
+    CHECK(noise_variance == doctest::Approx(0.1).epsilon(0.1));  // E[noise^2] = E|r|
+  }
+}
+
+TEST_CASE("two-type populations: half small and half large receptive fields") {
+  PopulationConfig config;
+  config.neurons = 10;
+  config.train_samples = 10;
+  config.test_samples = 10;
+  config.two_types = true;
+  const Population p = make_population(config);
+  // Spread of each kernel's energy around its centroid: scale 0.6 gives about 0.36 of scale 1's.
+  auto spread = [&](std::int64_t n) {
+    const float* k = p.kernels.data() + n * 17 * 17;
+    double total = 0.0, mean_y = 0.0, mean_x = 0.0, second = 0.0;
+    for (int y = 0; y < 17; ++y)
+      for (int x = 0; x < 17; ++x) {
+        const double e = double(k[y * 17 + x]) * k[y * 17 + x];
+        total += e;
+        mean_y += e * y;
+        mean_x += e * x;
+      }
+    mean_y /= total;
+    mean_x /= total;
+    for (int y = 0; y < 17; ++y)
+      for (int x = 0; x < 17; ++x) second += double(k[y * 17 + x]) * k[y * 17 + x] * ((y - mean_y) * (y - mean_y) + (x - mean_x) * (x - mean_x));
+    return second / total;
+  };
+  for (std::int64_t n = 0; n < 10; ++n) {
+    CAPTURE(n);
+    CHECK(p.types.data()[n] == (n < 5 ? 0.f : 1.f));
+    if (n < 5) CHECK(spread(n) < 0.6 * spread(5 + n));
+  }
+  CHECK_THROWS_AS(crop_patches(p.test_images, 40, 0, 17), std::invalid_argument);
+  const ad::Tensor patch = crop_patches(p.test_images, 3, 4, 17);
+  CHECK(patch.data()[0] == p.test_images.data()[3 * 48 + 4]);
+  CHECK(patch.data()[17 * 17 + 16] == p.test_images.data()[48 * 48 + 3 * 48 + 20]);  // image 1, its row 3, column 4 + 16
 }
 
 }  // namespace ww::io

@@ -1,6 +1,7 @@
 // Model-level pieces that are not ops: layers as modules, the location search of point readouts.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <stdexcept>
@@ -9,6 +10,7 @@
 #include "nn/init.hpp"
 #include "nn/layers.hpp"
 #include "nn/readout.hpp"
+#include "nn/regression.hpp"
 
 namespace ww::nn {
 namespace {
@@ -153,6 +155,109 @@ TEST_CASE("Conv2d and BatchNorm2d are modules: named entries, running statistics
   CHECK(buffers[0].second.data()[0] == doctest::Approx(0.2f));  // unchanged in evaluation
   // (1 - 0.2) / sqrt(running variance + eps), running variance 0.9 + 0.1 * 2 (unbiased batch variance)
   CHECK(evaluated.data()[0] == doctest::Approx(0.8 / std::sqrt(1.1 + 1e-5)).epsilon(1e-4));
+}
+
+}  // namespace ww::nn
+
+namespace ww::nn {
+namespace {
+
+ad::Tensor normal_design(std::int64_t rows, std::int64_t columns, std::mt19937_64& rng) {
+  ad::Tensor x({rows, columns});
+  std::normal_distribution<float> normal(0.f, 1.f);
+  for (std::size_t i = 0; i < x.numel(); ++i) x.data()[i] = normal(rng);
+  return x;
+}
+
+// y = x w + 0.5 + N(0, noise^2)
+std::vector<float> linear_responses(const ad::Tensor& x, const std::vector<double>& w, double noise, std::mt19937_64& rng) {
+  std::normal_distribution<double> normal(0.0, noise);
+  std::vector<float> y(static_cast<std::size_t>(x.shape()[0]));
+  for (std::size_t r = 0; r < y.size(); ++r) {
+    double v = 0.5 + normal(rng);
+    for (std::size_t j = 0; j < w.size(); ++j) v += w[j] * x.data()[r * w.size() + j];
+    y[r] = static_cast<float>(v);
+  }
+  return y;
+}
+
+}  // namespace
+
+TEST_CASE("symmetric eigendecomposition: A V = V diag(values), V orthonormal, values ascending") {
+  std::mt19937_64 rng(5);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  for (const std::size_t n : {1, 2, 7, 40}) {
+    CAPTURE(n);
+    std::vector<double> a(n * n);
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t j = 0; j <= i; ++j) a[i * n + j] = a[j * n + i] = normal(rng);
+    const SymmetricEigen eigen = symmetric_eigen(a, n);
+    double worst_residual = 0.0, worst_orthogonality = 0.0;
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t k = 0; k < n; ++k) {
+        double av = 0.0, vv = 0.0;
+        for (std::size_t j = 0; j < n; ++j) {
+          av += a[i * n + j] * eigen.vectors[j * n + k];
+          vv += eigen.vectors[j * n + i] * eigen.vectors[j * n + k];
+        }
+        worst_residual = std::max(worst_residual, std::fabs(av - eigen.values[k] * eigen.vectors[i * n + k]));
+        worst_orthogonality = std::max(worst_orthogonality, std::fabs(vv - (i == k ? 1.0 : 0.0)));
+      }
+    CHECK(worst_residual < 1e-10);
+    CHECK(worst_orthogonality < 1e-10);
+    CHECK(std::is_sorted(eigen.values.begin(), eigen.values.end()));
+  }
+  // Repeated eigenvalues (the identity) and a rank-1 matrix.
+  CHECK(symmetric_eigen({1, 0, 0, 0, 1, 0, 0, 0, 1}, 3).values == std::vector<double>{1, 1, 1});
+  const SymmetricEigen rank_one = symmetric_eigen({1, 2, 2, 4}, 2);
+  CHECK(rank_one.values[0] == doctest::Approx(0.0).epsilon(1e-12));
+  CHECK(rank_one.values[1] == doctest::Approx(5.0));
+}
+
+TEST_CASE("OLS, ridge and lasso recover a linear model; ridge matches the normal equations") {
+  std::mt19937_64 rng(6);
+  const std::vector<double> truth = {1.0, -0.5, 0.0, 0.0, 0.25, 0.0, 0.0, 0.0};
+  const ad::Tensor x = normal_design(500, 8, rng), x_validation = normal_design(200, 8, rng);
+  const std::vector<float> y = linear_responses(x, truth, 0.1, rng), y_validation = linear_responses(x_validation, truth, 0.1, rng);
+
+  const LinearFit ols = fit_ols(x, y);
+  const LinearFit ridge = fit_ridge(x, y, x_validation, y_validation, log_spaced(1e-4, 10.0, 11));
+  const LinearFit lasso = fit_lasso(x, y, x_validation, y_validation, log_spaced(1e-3, 1.0, 16));
+  for (const LinearFit* fit : {&ols, &ridge, &lasso}) {
+    for (std::size_t j = 0; j < truth.size(); ++j) CHECK(fit->weights[j] == doctest::Approx(truth[j]).epsilon(0.03));
+    CHECK(fit->intercept == doctest::Approx(0.5).epsilon(0.03));
+  }
+  CHECK(ridge.strength < 0.1);  // little noise: validation prefers weak shrinkage
+  CHECK(ridge.validation_mse < 0.013);
+  // Lasso at full strength zeroes every weight, leaving the mean.
+  const LinearFit zero = fit_lasso(x, y, x_validation, y_validation, {1.0});
+  for (const double w : zero.weights) CHECK(w == 0.0);
+
+  // One strength, checked against (G + s * mean eigenvalue * I) w = c solved by elimination.
+  const LinearFit strong = fit_ridge(x, y, x_validation, y_validation, {2.0});
+  const std::size_t p = truth.size(), rows = y.size();
+  std::vector<double> mean(p, 0.0), g(p * p, 0.0), c(p, 0.0);
+  double y_mean = 0.0;
+  for (std::size_t r = 0; r < rows; ++r) {
+    y_mean += y[r] / static_cast<double>(rows);
+    for (std::size_t j = 0; j < p; ++j) mean[j] += x.data()[r * p + j] / static_cast<double>(rows);
+  }
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t i = 0; i < p; ++i) {
+      c[i] += (x.data()[r * p + i] - mean[i]) * (y[r] - y_mean);
+      for (std::size_t j = 0; j < p; ++j) g[i * p + j] += (x.data()[r * p + i] - mean[i]) * (x.data()[r * p + j] - mean[j]);
+    }
+  double trace = 0.0;
+  for (std::size_t i = 0; i < p; ++i) trace += g[i * p + i];
+  for (std::size_t i = 0; i < p; ++i) g[i * p + i] += 2.0 * trace / static_cast<double>(p);
+  for (std::size_t col = 0; col < p; ++col)  // Gauss-Jordan (the matrix is positive definite)
+    for (std::size_t row = 0; row < p; ++row) {
+      if (row == col) continue;
+      const double factor = g[row * p + col] / g[col * p + col];
+      for (std::size_t k = 0; k < p; ++k) g[row * p + k] -= factor * g[col * p + k];
+      c[row] -= factor * c[col];
+    }
+  for (std::size_t j = 0; j < p; ++j) CHECK(strong.weights[j] == doctest::Approx(c[j] / g[j * p + j]).epsilon(1e-9));
 }
 
 }  // namespace ww::nn
