@@ -9,8 +9,11 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <thread>
 
+#include "io/atomic_file.hpp"
 #include "io/checkpoint.hpp"
 #include "io/npy.hpp"
 #include "nn/metrics.hpp"
@@ -135,6 +138,29 @@ TEST_CASE("teacher-student: ww-train recovers a Gaussian-readout teacher (FEV >=
   const double fev = test_fev(dir + "/out/checkpoint.wwc", data);
   MESSAGE("Gaussian teacher-student test FEV: " << fev);
   CHECK(fev >= 0.95);
+  std::filesystem::remove_all(dir);
+}
+
+// The README's main job: about 30 s on 2 cores.
+TEST_CASE("teacher-student: ww-repro mini fits the CNN and ridge to a DoG population and writes its summary and figures") {
+  const std::string dir = temporary_folder("repro-mini");
+  const CommandResult repro = run("ww-repro", {"mini", "--out", dir});
+  INFO(repro.output);
+  REQUIRE(repro.exit_code == 0);
+  const auto summary = nlohmann::json::parse(std::ifstream(dir + "/summary.json"));
+  std::map<std::string, double> fev;
+  for (const auto& row : summary["results"]) fev[row["model"].get<std::string>()] = row["fev"].get<double>();
+  MESSAGE("ww-repro mini: CNN FEV " << fev["cnn"] << ", ridge FEV " << fev["ridge"]);
+  // Pooling 100 neurons beats fitting each alone by a wide margin at 1,024 samples.
+  CHECK(fev["cnn"] >= 0.6);
+  CHECK(fev["ridge"] > 0.1);
+  CHECK(fev["cnn"] > fev["ridge"] + 0.3);
+  for (const auto& figure : summary["figures"]) {
+    const std::vector<char> bytes = io::read_file(figure.get<std::string>());
+    CHECK((bytes.size() > 8 && std::string(bytes.data() + 1, 3) == "PNG"));
+  }
+  CHECK(repro.output.find(dir + "/summary.json") != std::string::npos);
+  CHECK(run("ww-repro", {"fig9", "--out", dir}).exit_code != 0);
   std::filesystem::remove_all(dir);
 }
 

@@ -130,6 +130,8 @@ void Trainer::build() {
   for (const ad::Tensor& tensor : state_of(*model_).tensors) best_.push_back(ad::Tensor(tensor.shape()));
 }
 
+double Trainer::best_validation_loss() const { return schedule_->best_loss(); }
+
 void Trainer::snapshot_best() { copy_values(state_of(*model_).tensors, best_); }
 
 void Trainer::restore_best() { copy_values(best_, state_of(*model_).tensors); }

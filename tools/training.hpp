@@ -47,6 +47,7 @@ class Trainer {
   nn::Model& model() { return *model_; }
   const io::Config& config() const { return config_; }
   std::int64_t step() const { return step_; }
+  double best_validation_loss() const;
   const ad::Shape& images_shape() const { return data_.images.shape(); }
   const std::string& divergence() const { return divergence_; }
 

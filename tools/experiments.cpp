@@ -1,0 +1,127 @@
+#include "tools/experiments.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+
+#include "nn/metrics.hpp"
+#include "nn/regression.hpp"
+#include "tools/training.hpp"
+
+namespace ww::experiments {
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+std::vector<float> column(const ad::Tensor& t, std::int64_t n, std::int64_t begin, std::int64_t end) {
+  std::vector<float> values;
+  for (std::int64_t b = begin; b < end; ++b) values.push_back(t.data()[b * t.shape()[1] + n]);
+  return values;
+}
+
+std::string format_strengths(float mask_l1, float feature_l1) {
+  char text[96];
+  std::snprintf(text, sizeof text, "mask_l1 %g, feature_l1 %g", static_cast<double>(mask_l1), static_cast<double>(feature_l1));
+  return text;
+}
+
+}  // namespace
+
+io::Config linear_model_config(std::int64_t channels, float mask_l1, float feature_l1, std::uint64_t seed) {
+  io::Config config;
+  nn::LayerSpec layer;
+  layer.channels = channels;
+  layer.kernel = 17;
+  layer.nonlinearity = nn::Nonlinearity::identity;
+  config.model.core.layers = {layer};
+  config.model.readout.kind = nn::ReadoutKind::factorized;
+  config.model.penalties.mask_l1 = mask_l1;
+  config.model.penalties.feature_l1 = feature_l1;
+  config.training.learning_rate = 1e-3f;
+  config.training.batch_size = 256;
+  config.training.seed = seed;
+  config.training.schedule = {100, 3, 0.1f, 2, 100000};
+  return config;
+}
+
+Result fit_factorized_cnn(const io::Population& population, std::int64_t channels, const std::vector<float>& mask_l1_grid,
+                          const std::vector<float>& feature_l1_grid, std::uint64_t seed) {
+  const auto start = std::chrono::steady_clock::now();
+  Result result;
+  result.model = "cnn";
+  result.neurons = population.train.responses.shape()[1];
+  result.samples = population.train.responses.shape()[0];
+  double best_loss = std::numeric_limits<double>::infinity();
+  std::atomic<bool> never{false};
+  for (const float mask_l1 : mask_l1_grid)
+    for (const float feature_l1 : feature_l1_grid) {
+      training::Trainer trainer(linear_model_config(channels, mask_l1, feature_l1, seed), population.train);
+      if (trainer.run(never, [](const training::Progress&) {}, [] {}) != training::Outcome::finished) continue;
+      const double loss = trainer.best_validation_loss();
+      if (loss >= best_loss) continue;
+      best_loss = loss;
+      result.fev = nn::finite_mean(nn::fev_per_neuron(trainer.model().predict(population.test_images), population.test_truth));
+      result.chosen = format_strengths(mask_l1, feature_l1);
+      const ad::Tensor& weight = trainer.model().core().kernels().front().value();
+      result.kernel = ad::Tensor({weight.shape()[2], weight.shape()[3]});
+      std::copy_n(weight.data(), result.kernel.numel(), result.kernel.data());
+    }
+  result.seconds = seconds_since(start);
+  return result;
+}
+
+Result fit_regression(const io::Population& population, const std::string& kind, std::int64_t neurons) {
+  const auto start = std::chrono::steady_clock::now();
+  const std::int64_t samples = population.train.responses.shape()[0];
+  const std::int64_t fit_end = samples - static_cast<std::int64_t>(std::llround(0.2 * static_cast<double>(samples)));
+  const std::int64_t size = population.kernels.shape()[1];
+  Result result;
+  result.model = kind;
+  result.neurons = neurons;
+  result.samples = samples;
+  std::vector<double> fevs, strengths;
+  for (std::int64_t n = 0; n < neurons; ++n) {
+    const auto row = static_cast<std::int64_t>(population.locations.data()[n * 2]);
+    const auto col = static_cast<std::int64_t>(population.locations.data()[n * 2 + 1]);
+    const ad::Tensor patches = io::crop_patches(population.train.images, row, col, size);
+    const ad::Tensor x = io::slice_rows(patches, 0, fit_end), x_validation = io::slice_rows(patches, fit_end, samples);
+    const std::vector<float> y = column(population.train.responses, n, 0, fit_end);
+    const std::vector<float> y_validation = column(population.train.responses, n, fit_end, samples);
+    nn::LinearFit fit;
+    if (kind == "ridge") {
+      fit = nn::fit_ridge(x, y, x_validation, y_validation, nn::log_spaced(1e-3, 1e3, 25));
+    } else if (kind == "lasso") {
+      fit = nn::fit_lasso(x, y, x_validation, y_validation, nn::log_spaced(1e-3, 1.0, 16));
+    } else if (kind == "ols") {
+      fit = nn::fit_ols(io::slice_rows(patches, 0, samples), column(population.train.responses, n, 0, samples));
+    } else {
+      throw std::invalid_argument("fit_regression: unknown kind '" + kind + "' (ridge, lasso, ols)");
+    }
+    const std::vector<double> prediction = nn::predict_linear(fit, io::crop_patches(population.test_images, row, col, size));
+    const std::int64_t tests = population.test_truth.shape()[0];
+    ad::Tensor predicted({tests, 1}), truth({tests, 1});
+    for (std::int64_t b = 0; b < tests; ++b) {
+      predicted.data()[b] = static_cast<float>(prediction[static_cast<std::size_t>(b)]);
+      truth.data()[b] = population.test_truth.data()[b * population.test_truth.shape()[1] + n];
+    }
+    fevs.push_back(nn::fev_per_neuron(predicted, truth)[0]);
+    if (n == 0) {
+      result.kernel = ad::Tensor({size, size});
+      for (std::size_t j = 0; j < fit.weights.size(); ++j) result.kernel.data()[j] = static_cast<float>(fit.weights[j]);
+    }
+    strengths.push_back(fit.strength);
+  }
+  result.fev = nn::finite_mean(fevs);
+  if (kind != "ols") {
+    std::sort(strengths.begin(), strengths.end());
+    char text[64];
+    std::snprintf(text, sizeof text, "median strength %g", strengths[strengths.size() / 2]);
+    result.chosen = text;
+  }
+  result.seconds = seconds_since(start);
+  return result;
+}
+
+}  // namespace ww::experiments
