@@ -164,6 +164,31 @@ TEST_CASE("teacher-student: ww-repro mini fits the CNN and ridge to a DoG popula
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("ww-simulate writes a population's data and ground truth; the same seed gives the same files") {
+  const std::string dir = temporary_folder("simulate");
+  const std::vector<std::string> args = {"two-types", "--neurons", "6", "--samples", "50", "--test-samples", "30", "--seed", "4"};
+  auto with_out = [&](const std::string& out) {
+    std::vector<std::string> a = args;
+    a.insert(a.end(), {"--out", dir + "/" + out});
+    return a;
+  };
+  const CommandResult first = run("ww-simulate", with_out("a"));
+  INFO(first.output);
+  REQUIRE(first.exit_code == 0);
+  REQUIRE(run("ww-simulate", with_out("b")).exit_code == 0);
+  const std::map<std::string, ad::Shape> shapes = {
+      {"images", {50, 1, 48, 48}}, {"responses", {50, 6}}, {"test_images", {30, 1, 48, 48}}, {"test_responses", {30, 6}},
+      {"locations", {6, 2}},       {"types", {6}},         {"kernels", {6, 17, 17}}};
+  for (const auto& [name, shape] : shapes) {
+    CAPTURE(name);
+    CHECK(io::read_npy(dir + "/a/" + name + ".npy").shape == shape);
+    CHECK(io::read_file(dir + "/a/" + name + ".npy") == io::read_file(dir + "/b/" + name + ".npy"));
+  }
+  CHECK(io::read_npy(dir + "/a/types.npy").to_tensor().data()[5] == 1.f);  // the second half is the large type
+  CHECK(run("ww-simulate", {"linear", "--neurons", "0", "--out", dir + "/c"}).exit_code != 0);
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("a run killed with SIGKILL and resumed ends with the parameters of an uninterrupted run") {
   const std::string dir = temporary_folder("resume");
   const std::string config = R"({
