@@ -18,6 +18,7 @@
 #include "io/npy.hpp"
 #include "nn/metrics.hpp"
 #include "tests/support.hpp"
+#include "tools/experiments.hpp"
 #include "tools/training.hpp"
 
 namespace ww::testing {
@@ -162,6 +163,14 @@ TEST_CASE("teacher-student: ww-repro mini fits the CNN and ridge to a DoG popula
   CHECK(repro.output.find(dir + "/summary.json") != std::string::npos);
   CHECK(run("ww-repro", {"fig9", "--out", dir}).exit_code != 0);
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("cell types from feature weights: the largest |weight| names the type, under the best channel matching") {
+  // Channel 1 carries type 0 and channel 0 type 1 (the model's channel order is arbitrary).
+  const ad::Tensor features = ad::Tensor::from_values({2, 4}, {0.1f, -0.2f, 0.9f, 0.6f,    // channel 0
+                                                               -0.8f, 0.7f, 0.1f, 0.5f});  // channel 1
+  CHECK(experiments::type_accuracy(features, ad::Tensor::from_values({4}, {0, 0, 1, 1})) == 1.0);
+  CHECK(experiments::type_accuracy(features, ad::Tensor::from_values({4}, {0, 1, 1, 1})) == 0.75);
 }
 
 TEST_CASE("ww-simulate writes a population's data and ground truth; the same seed gives the same files") {

@@ -1,6 +1,9 @@
 #include "tools/experiments.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
+#include <numeric>
 #include <chrono>
 #include <cstdio>
 
@@ -46,8 +49,8 @@ io::Config linear_model_config(std::int64_t channels, float mask_l1, float featu
   return config;
 }
 
-Result fit_factorized_cnn(const io::Population& population, std::int64_t channels, const std::vector<float>& mask_l1_grid,
-                          const std::vector<float>& feature_l1_grid, std::uint64_t seed) {
+Result fit_factorized_cnn(const io::Population& population, std::int64_t channels, const std::vector<Strengths>& grid,
+                          std::uint64_t seed) {
   const auto start = std::chrono::steady_clock::now();
   Result result;
   result.model = "cnn";
@@ -55,21 +58,45 @@ Result fit_factorized_cnn(const io::Population& population, std::int64_t channel
   result.samples = population.train.responses.shape()[0];
   double best_loss = std::numeric_limits<double>::infinity();
   std::atomic<bool> never{false};
-  for (const float mask_l1 : mask_l1_grid)
-    for (const float feature_l1 : feature_l1_grid) {
-      training::Trainer trainer(linear_model_config(channels, mask_l1, feature_l1, seed), population.train);
-      if (trainer.run(never, [](const training::Progress&) {}, [] {}) != training::Outcome::finished) continue;
-      const double loss = trainer.best_validation_loss();
-      if (loss >= best_loss) continue;
-      best_loss = loss;
-      result.fev = nn::finite_mean(nn::fev_per_neuron(trainer.model().predict(population.test_images), population.test_truth));
-      result.chosen = format_strengths(mask_l1, feature_l1);
-      const ad::Tensor& weight = trainer.model().core().kernels().front().value();
-      result.kernel = ad::Tensor({weight.shape()[2], weight.shape()[3]});
-      std::copy_n(weight.data(), result.kernel.numel(), result.kernel.data());
-    }
+  for (const Strengths& strengths : grid) {
+    training::Trainer trainer(linear_model_config(channels, strengths.mask_l1, strengths.feature_l1, seed), population.train);
+    if (trainer.run(never, [](const training::Progress&) {}, [] {}) != training::Outcome::finished) continue;
+    const double loss = trainer.best_validation_loss();
+    if (loss >= best_loss) continue;
+    best_loss = loss;
+    nn::Model& model = trainer.model();
+    result.fev = nn::finite_mean(nn::fev_per_neuron(model.predict(population.test_images), population.test_truth));
+    result.chosen = format_strengths(strengths.mask_l1, strengths.feature_l1);
+    const ad::Tensor& weight = model.core().kernels().front().value();  // [K, 1, k, k]
+    result.kernels = weight.clone().reshaped({weight.shape()[0], weight.shape()[2], weight.shape()[3]});
+    for (const auto& [name, var] : model.named_parameters())
+      if (name == "readout.features") result.features = var.value().clone();
+  }
   result.seconds = seconds_since(start);
   return result;
+}
+
+double type_accuracy(const ad::Tensor& features, const ad::Tensor& types) {
+  const std::int64_t channels = features.shape()[0], neurons = features.shape()[1];
+  std::vector<std::int64_t> assigned(static_cast<std::size_t>(neurons));
+  for (std::int64_t n = 0; n < neurons; ++n) {
+    std::int64_t best = 0;
+    for (std::int64_t k = 1; k < channels; ++k)
+      if (std::fabs(features.data()[k * neurons + n]) > std::fabs(features.data()[best * neurons + n])) best = k;
+    assigned[static_cast<std::size_t>(n)] = best;
+  }
+  std::vector<std::int64_t> channel_of_type(static_cast<std::size_t>(channels));
+  std::iota(channel_of_type.begin(), channel_of_type.end(), 0);
+  double best = 0.0;
+  do {  // every matching of channels to types
+    std::int64_t correct = 0;
+    for (std::int64_t n = 0; n < neurons; ++n) {
+      const auto type = static_cast<std::size_t>(types.data()[n]);
+      correct += type < channel_of_type.size() && channel_of_type[type] == assigned[static_cast<std::size_t>(n)];
+    }
+    best = std::max(best, static_cast<double>(correct) / static_cast<double>(neurons));
+  } while (std::next_permutation(channel_of_type.begin(), channel_of_type.end()));
+  return best;
 }
 
 Result fit_regression(const io::Population& population, const std::string& kind, std::int64_t neurons) {
@@ -108,8 +135,8 @@ Result fit_regression(const io::Population& population, const std::string& kind,
     }
     fevs.push_back(nn::fev_per_neuron(predicted, truth)[0]);
     if (n == 0) {
-      result.kernel = ad::Tensor({size, size});
-      for (std::size_t j = 0; j < fit.weights.size(); ++j) result.kernel.data()[j] = static_cast<float>(fit.weights[j]);
+      result.kernels = ad::Tensor({1, size, size});
+      for (std::size_t j = 0; j < fit.weights.size(); ++j) result.kernels.data()[j] = static_cast<float>(fit.weights[j]);
     }
     strengths.push_back(fit.strength);
   }

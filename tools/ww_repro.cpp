@@ -4,7 +4,9 @@
 // and PNG figures. `mini` is the paper in miniature (the README's main job).
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -22,6 +24,7 @@ namespace {
 using ww::experiments::Result;
 
 struct Plan {
+  bool two_types = false;      // SPEC 4.2 (Fig. 4): K = 2 and feature weights penalised too
   std::vector<std::int64_t> neurons, samples;
   // mask_l1 = factor / N: the loss averages over neurons, so a neuron's share of the penalty
   // stays the same for any population size. With one channel the feature weight is only a scale
@@ -34,7 +37,12 @@ struct Plan {
 
 Plan plan_for(const std::string& experiment, bool quick) {
   Plan plan;
-  if (experiment == "mini") {
+  if (experiment == "fig4") {
+    plan.two_types = true;
+    plan.neurons = {1000};
+    plan.samples = {8192};
+    plan.strength_factors = quick ? std::vector<float>{0.1f} : std::vector<float>{0.03f, 0.1f, 0.3f};
+  } else if (experiment == "mini") {
     plan.neurons = {100};
     plan.samples = {1024};
     plan.strength_factors = {0.1f};
@@ -43,7 +51,7 @@ Plan plan_for(const std::string& experiment, bool quick) {
   } else if (quick) {
     plan.neurons = {10, 100, 1000};
     plan.samples = {256, 1024, 4096};
-    plan.strength_factors = {0.03f, 0.1f};
+    plan.strength_factors = {0.03f, 0.1f, 0.3f};
     plan.regressions = {"ridge", "lasso", "ols"};
   } else {
     plan.neurons = {1, 10, 100, 1000};
@@ -56,7 +64,41 @@ Plan plan_for(const std::string& experiment, bool quick) {
 }
 
 nlohmann::json to_json(const Result& r) {
-  return {{"model", r.model}, {"neurons", r.neurons}, {"samples", r.samples}, {"fev", r.fev}, {"seconds", r.seconds}, {"chosen", r.chosen}};
+  nlohmann::json j = {{"model", r.model}, {"neurons", r.neurons}, {"samples", r.samples}, {"fev", r.fev}, {"seconds", r.seconds},
+                      {"chosen", r.chosen}};
+  if (r.type_accuracy >= 0) j["type_accuracy"] = r.type_accuracy;
+  return j;
+}
+
+// Fig. 4: the two learned kernels beside each type's average true kernel, and each neuron's two
+// feature weights coloured by its true type.
+void write_type_figures(const std::string& out, const Result& cnn, const ww::io::Population& p, std::vector<std::string>& written) {
+  const std::int64_t size = p.kernels.shape()[1], neurons = p.kernels.shape()[0];
+  ww::ad::Tensor tiles = ww::ad::Tensor::zeros({4, size, size});
+  std::copy_n(cnn.kernels.data(), std::min<std::size_t>(cnn.kernels.numel(), 2 * size * size), tiles.data());
+  for (std::int64_t n = 0; n < neurons; ++n) {
+    const auto type = static_cast<std::int64_t>(p.types.data()[n]);
+    for (std::int64_t i = 0; i < size * size; ++i) tiles.data()[(2 + type) * size * size + i] += p.kernels.data()[n * size * size + i];
+  }
+  const std::string kernels = out + "/kernels.png";
+  ww::io::write_tile_grid_png(kernels, tiles, 4, 6);
+  written.push_back(kernels);
+  std::vector<ww::io::Series> series(2);
+  double largest = 0.0;
+  for (std::int64_t n = 0; n < neurons; ++n) {
+    ww::io::Series& s = series[static_cast<std::size_t>(p.types.data()[n])];
+    s.x.push_back(std::fabs(cnn.features.data()[n]));
+    s.y.push_back(std::fabs(cnn.features.data()[neurons + n]));
+    largest = std::max({largest, s.x.back(), s.y.back()});
+  }
+  series[0].label = "small RF";
+  series[1].label = "large RF";
+  series[0].colour = ww::io::palette(0);
+  series[1].colour = ww::io::palette(1);
+  const std::string scatter = out + "/feature_weights.png";
+  ww::io::write_scatter_png(scatter, series, {"fig4: feature weights by true type", "|w channel 1|", "|w channel 2|", false, 0.0, largest},
+                            0.0, largest);
+  written.push_back(scatter);
 }
 
 std::string series_name(const Result& r) { return r.model == "cnn" ? "CNN " + std::to_string(r.neurons) : r.model; }
@@ -91,8 +133,8 @@ void write_figures(const std::string& out, const std::string& experiment, const 
   for (const Result& r : results) {
     const auto at = std::find(plan.samples.begin(), plan.samples.end(), r.samples) - plan.samples.begin();
     const bool top = r.model == "cnn" && r.neurons == plan.neurons.back();
-    if ((top || r.model == "ridge") && r.kernel.numel() == static_cast<std::size_t>(size * size)) {
-      std::copy_n(r.kernel.data(), size * size, tiles.data() + ((top ? 0 : columns) + 1 + at) * size * size);
+    if ((top || r.model == "ridge") && r.kernels.numel() >= static_cast<std::size_t>(size * size)) {
+      std::copy_n(r.kernels.data(), size * size, tiles.data() + ((top ? 0 : columns) + 1 + at) * size * size);
     }
   }
   const std::string kernels = out + "/kernels.png";
@@ -108,8 +150,9 @@ int main(int argc, char** argv) {
   bool quick = false;
   int threads = 0;
   std::uint64_t seed = 1;
-  app.add_option("experiment", experiment, "mini (the paper in miniature, ~1 min) or fig3 (linear population, Fig. 3)")
-      ->check(CLI::IsMember({"mini", "fig3"}));
+  app.add_option("experiment", experiment,
+                 "mini (the paper in miniature, ~1 min), fig3 (linear population, Fig. 3) or fig4 (two cell types, Fig. 4)")
+      ->check(CLI::IsMember({"mini", "fig3", "fig4"}));
   app.add_option("--out", out, "output folder (default results/<experiment>)");
   app.add_flag("--quick", quick, "a smaller grid (fig3: N 10/100/1000 x 256/1024/4096 samples, < 15 min on 2 cores)");
   app.add_option("--seed", seed, "populations and training seed");
@@ -122,12 +165,14 @@ int main(int argc, char** argv) {
     std::filesystem::create_directories(out);
     const Plan plan = plan_for(experiment, quick);
     const auto start = std::chrono::steady_clock::now();
-    std::printf("ww-repro %s%s: linear DoG population (SPEC 4.1), %s, %d threads, results in %s\n", experiment.c_str(),
-                quick ? " --quick" : "", ww::ops::isa_name(ww::ops::current_isa()), ww::ops::num_threads(), out.c_str());
+    std::printf("ww-repro %s%s: %s, %s, %d threads, results in %s\n", experiment.c_str(), quick ? " --quick" : "",
+                plan.two_types ? "two-type DoG population (SPEC 4.2)" : "linear DoG population (SPEC 4.1)", ww::ops::isa_name(ww::ops::current_isa()), ww::ops::num_threads(), out.c_str());
     std::vector<Result> results;
     auto report = [&](const Result& r) {
-      std::printf("  %-6s N=%-5lld D=%-6lld FEV %6.3f  (%s) %.1f s\n", r.model.c_str(), static_cast<long long>(r.neurons),
+      std::printf("  %-6s N=%-5lld D=%-6lld FEV %6.3f  (%s) %.1f s", r.model.c_str(), static_cast<long long>(r.neurons),
                   static_cast<long long>(r.samples), r.fev, r.chosen.c_str(), r.seconds);
+      if (r.type_accuracy >= 0) std::printf("; %.1f%% of cells typed right by their largest feature weight", 100 * r.type_accuracy);
+      std::printf("\n");
       std::fflush(stdout);
       results.push_back(r);
     };
@@ -139,10 +184,16 @@ int main(int argc, char** argv) {
         population.train_samples = samples;
         population.test_samples = plan.test_samples;
         population.seed = seed;
+        population.two_types = plan.two_types;
         ww::io::Population p = ww::io::make_population(population);
-        std::vector<float> grid;
-        for (const float factor : plan.strength_factors) grid.push_back(factor / static_cast<float>(neurons));
-        report(ww::experiments::fit_factorized_cnn(p, 1, grid, {0.f}, seed));
+        std::vector<ww::experiments::Strengths> grid;
+        for (const float factor : plan.strength_factors) {
+          const float strength = factor / static_cast<float>(neurons);
+          grid.push_back({strength, plan.two_types ? strength : 0.f});
+        }
+        Result cnn = ww::experiments::fit_factorized_cnn(p, plan.two_types ? 2 : 1, grid, seed);
+        if (plan.two_types) cnn.type_accuracy = ww::experiments::type_accuracy(cnn.features, p.types);
+        report(cnn);
         if (neurons != plan.neurons.back()) continue;
         for (const std::string& kind : plan.regressions) {
           report(ww::experiments::fit_regression(p, kind, std::min(neurons, plan.regression_neurons)));
@@ -151,7 +202,11 @@ int main(int argc, char** argv) {
       }
     }
     std::vector<std::string> figures;
-    write_figures(out, experiment, results, largest, plan, figures);
+    if (plan.two_types) {
+      write_type_figures(out, results.front(), largest, figures);
+    } else {
+      write_figures(out, experiment, results, largest, plan, figures);
+    }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     nlohmann::json summary = {{"experiment", experiment}, {"quick", quick}, {"seed", seed}, {"threads", ww::ops::num_threads()},
                               {"seconds", seconds}, {"results", nlohmann::json::array()}, {"figures", figures}};
