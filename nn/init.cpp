@@ -215,6 +215,9 @@ LocationSearch best_fitting_locations(const ad::Tensor& core_output, const ad::T
   search.position.assign(n_neurons, {0.0, 0.0});
   search.features.assign(n_neurons * k, 0.f);
   search.constant.assign(n_neurons, 0.f);
+  search.total = yy;
+  search.corners.assign(n_neurons, {0, 0, 0, 0});
+  search.corner_weights.assign(n_neurons, {0.0, 0.0, 0.0, 0.0});
   std::vector<double> gram(unknowns * unknowns), row(unknowns), z(unknowns);
   for (std::int64_t w = 0; w < windows; ++w) {
     bool factored = false;
@@ -232,7 +235,10 @@ LocationSearch best_fitting_locations(const ad::Tensor& core_output, const ad::T
         weight[q] = std::sqrt(norm);
         total += weight[q];
       }
-      const double down = total > 0 ? (weight[2] + weight[3]) / total : 0.5, right = total > 0 ? (weight[1] + weight[3]) / total : 0.5;
+      for (std::size_t q = 0; q < 4; ++q) search.corner_weights[n][q] = total > 0 ? weight[q] / total : 0.25;
+      search.corners[n] = corner_pixels(w);
+      const double down = search.corner_weights[n][2] + search.corner_weights[n][3];
+      const double right = search.corner_weights[n][1] + search.corner_weights[n][3];
       search.position[n] = {static_cast<double>(w / (width - 1)) + down, static_cast<double>(w % (width - 1)) + right};
       // Reading features f bilinearly with weights a_q gives coefficients a_q f per pixel; the
       // a_q sum to 1, so f is the sum over the four pixels.
@@ -242,6 +248,16 @@ LocationSearch best_fitting_locations(const ad::Tensor& core_output, const ad::T
     }
   }
   return search;
+}
+
+std::vector<std::int64_t> neurons_to_move(const LocationSearch& search, const std::vector<double>& current) {
+  constexpr double clearly_better = 0.9;
+  std::vector<std::int64_t> moving;
+  for (std::size_t n = 0; n < current.size(); ++n)
+    if (search.residual[n] < clearly_better * current[n] && current[n] - search.residual[n] > 1e-6 * search.total[n]) {
+      moving.push_back(static_cast<std::int64_t>(n));
+    }
+  return moving;
 }
 
 std::vector<double> own_feature_residuals(const ad::Tensor& features, const ad::Tensor& responses) {

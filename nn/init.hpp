@@ -25,10 +25,17 @@ std::vector<std::int64_t> sta_locations(const ad::Tensor& sta, std::int64_t out_
 struct LocationSearch {
   std::vector<std::array<double, 2>> position;  // (row, col) in pixels of the core output
   std::vector<double> residual;                 // residual sum of squares of the best fit
+  std::vector<double> total;                    // each neuron's sum of squared responses
   std::vector<float> features;                  // [N, K]: the fitted feature weights there
   std::vector<float> constant;                  // [N]: the fitted constant
+  std::vector<std::array<std::int64_t, 4>> corners;  // the window's pixels (flat row * W + col), row-major
+  std::vector<std::array<double, 4>> corner_weights; // each pixel's share of the position (sum 1)
 };
 LocationSearch best_fitting_locations(const ad::Tensor& core_output, const ad::Tensor& responses);
+
+// The neurons whose best window cuts the residual clearly (below 0.9 of `current`, the residual
+// where they read now, and by more than rounding: 1e-6 of the total): a neuron in place stays put.
+std::vector<std::int64_t> neurons_to_move(const LocationSearch& search, const std::vector<double>& current);
 
 // The same fit for each neuron on its own features [B, N, K] (e.g. read at its current position):
 // residual sums of squares, one per neuron.

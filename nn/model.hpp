@@ -29,8 +29,8 @@ class Model : public Module {
   // neuron's smoothed spike-triggered average, the mask entry set to the response's SD.
   void initialize_from_data(const ad::Tensor& images, const ad::Tensor& responses);
 
-  // Re-seats point readouts (Gaussian) at the core-output position whose features fit each
-  // neuron's responses best, where that is clearly better than its own; returns how many moved.
+  // Re-seats each neuron where the core's features fit its responses best, where that is clearly
+  // better than where it reads now (Readout::search_locations); returns how many moved.
   std::int64_t search_locations(const ad::Tensor& images, const ad::Tensor& responses);
 
   const ModelConfig& config() const { return config_; }

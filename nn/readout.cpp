@@ -61,6 +61,37 @@ class FactorizedReadout : public Readout {
     return (config_.kind == ReadoutKind::factorized ? pixels_ : 0) + channels_ + (config_.bias ? 1 : 0);
   }
 
+  // Factorized (not the fixed mask, not the |m| |w| variant): a moved neuron's mask becomes its
+  // window's four pixel shares and its features the fitted ones, the norm carried by the mask.
+  std::int64_t search_locations(const ad::Tensor& core_output, const ad::Tensor& responses) override {
+    if (config_.kind != ReadoutKind::factorized || config_.positive) return 0;
+    const LocationSearch best = best_fitting_locations(core_output, responses);
+    std::mt19937_64 unused;
+    ad::NoGradGuard no_grad;
+    const bool was_training = training();
+    eval();
+    const ad::Tensor prediction = forward(ad::Var::constant(core_output), unused).value();
+    train(was_training);
+    const std::vector<std::int64_t> moving =
+        neurons_to_move(best, own_feature_residuals(prediction.reshaped({prediction.shape()[0], neurons_, 1}), responses));
+    float* mask = mask_.value().data();
+    float* features = features_.value().data();
+    const auto k_count = static_cast<std::size_t>(channels_);
+    for (const std::int64_t n : moving) {
+      const auto i = static_cast<std::size_t>(n);
+      const float* fitted = best.features.data() + i * k_count;
+      double norm = 0.0;
+      for (std::size_t k = 0; k < k_count; ++k) norm += double(fitted[k]) * fitted[k];
+      norm = std::sqrt(norm);
+      if (norm == 0.0) continue;
+      std::fill_n(mask + n * pixels_, pixels_, 0.f);
+      for (std::size_t q = 0; q < 4; ++q) mask[n * pixels_ + best.corners[i][q]] = static_cast<float>(best.corner_weights[i][q] * norm);
+      for (std::size_t k = 0; k < k_count; ++k) features[static_cast<std::int64_t>(k) * neurons_ + n] = static_cast<float>(fitted[k] / norm);
+      if (config_.output == Nonlinearity::identity && bias_.defined()) bias_.value().data()[n] = best.constant[i];
+    }
+    return static_cast<std::int64_t>(moving.size());
+  }
+
   void init_locations(const std::vector<std::int64_t>& locations, const std::vector<float>& scale) override {
     float* mask = mask_.value().data();
     for (std::int64_t n = 0; n < neurons_; ++n) mask[n * pixels_ + locations[static_cast<std::size_t>(n)]] = scale[static_cast<std::size_t>(n)];
@@ -161,27 +192,21 @@ class GaussianReadout : public Readout {
   }
 
   std::int64_t search_locations(const ad::Tensor& core_output, const ad::Tensor& responses) override {
-    // A move must cut the residual by this factor: a neuron already in place stays put.
-    constexpr double clearly_better = 0.9;
     const LocationSearch best = best_fitting_locations(core_output, responses);
     ad::NoGradGuard no_grad;
     const ad::Tensor here = ad::bilinear_sample(ad::Var::constant(core_output), ad::Var::constant(mu_.value())).value();
-    const std::vector<double> current = own_feature_residuals(here, responses);
-    std::int64_t moved = 0;
-    for (std::int64_t n = 0; n < neurons_; ++n) {
+    const std::vector<std::int64_t> moving = neurons_to_move(best, own_feature_residuals(here, responses));
+    for (const std::int64_t n : moving) {
       const auto i = static_cast<std::size_t>(n);
-      if (best.residual[i] < clearly_better * current[i]) {
-        place(n, best.position[i][0], best.position[i][1]);
-        // The fitted weights are the least-squares answer when the output is the identity; through
-        // another output nonlinearity they would be on the wrong scale, so training adapts them.
-        if (config_.output == Nonlinearity::identity) {
-          std::copy_n(best.features.data() + n * channels_, channels_, features_.value().data() + n * channels_);
-          if (bias_.defined()) bias_.value().data()[n] = best.constant[i];
-        }
-        ++moved;
+      place(n, best.position[i][0], best.position[i][1]);
+      // The fitted weights are the least-squares answer when the output is the identity; through
+      // another output nonlinearity they would be on the wrong scale, so training adapts them.
+      if (config_.output == Nonlinearity::identity) {
+        std::copy_n(best.features.data() + n * channels_, channels_, features_.value().data() + n * channels_);
+        if (bias_.defined()) bias_.value().data()[n] = best.constant[i];
       }
     }
-    return moved;
+    return static_cast<std::int64_t>(moving.size());
   }
 
  private:

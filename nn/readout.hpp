@@ -28,9 +28,10 @@ class Readout : public Module {
   // Spatial masks / positions initialised at these flat locations (h * W + w of the core output),
   // with mask value `scale[n]`; readouts without locations ignore it.
   virtual void init_locations(const std::vector<std::int64_t>& locations, const std::vector<float>& scale) = 0;
-  // Point readouts (Gaussian): each neuron whose responses are fitted clearly better by least
-  // squares on the features at another position of core_output [B, K, H, W] than at its own moves
-  // there. Returns how many moved; readouts without a point position move none.
+  // Each neuron whose responses are fitted clearly better by least squares on the features of
+  // another 2x2 window of core_output [B, K, H, W] than where it reads now moves there (Gaussian:
+  // its position; factorized: its mask). Returns how many moved; the fixed-mask, fully connected
+  // and |m| |w| factorized readouts move none.
   virtual std::int64_t search_locations(const ad::Tensor& /*core_output*/, const ad::Tensor& /*responses*/) { return 0; }
   // bias_n = output^-1(mean response of n).
   void init_bias(const std::vector<float>& mean_response);

@@ -17,7 +17,7 @@ struct TrainConfig {
   float validation_fraction = 0.2f;  // held out of the training data, from its end
   std::uint64_t seed = 1;            // initialisation, batch order and readout samples
   bool init_from_data = true;        // SPEC 2.4: biases from mean responses, masks from STAs
-  // Point (Gaussian) readouts: at each learning-rate decay, neurons whose position fits clearly
+  // Gaussian and factorized readouts: at each learning-rate decay, neurons whose location fits clearly
   // worse than another are moved there (nn::Model::search_locations).
   bool search_locations = false;
   ScheduleConfig schedule;

@@ -127,6 +127,37 @@ TEST_CASE("a Gaussian readout moves only the neurons that fit clearly better els
   for (std::size_t i = 0; i < predicted.numel(); ++i) CHECK(predicted.data()[i] == doctest::Approx(responses.data()[i]).epsilon(1e-3));
 }
 
+TEST_CASE("a factorized readout re-seats a misplaced neuron: mask on the window's pixels, fitted features") {
+  std::mt19937_64 rng(5);
+  const ad::Tensor core_output = random_normal({batch, channels, height, width}, rng);
+  const std::vector<std::array<double, 2>> truth = {{3.0, 4.0}, {4.0, 1.5}};
+  const std::vector<float> weights = {0.8f, -0.5f, 0.3f, 1.f, 0.2f, 0.f};
+  const ad::Tensor responses = respond(read_at(core_output, to_unit(truth)), weights, {0.4f, -1.f});
+
+  ReadoutConfig config;  // factorized, identity output, with bias
+  auto readout = make_readout(config, 2, channels, height, width, rng);
+  for (auto& [name, var] : readout->named_parameters()) {
+    float* v = var.value().data();
+    if (name == "mask") {  // [N, H*W]: neuron 0 exactly at (3, 4), neuron 1 at (1, 1)
+      std::fill_n(v, var.numel(), 0.f);
+      v[3 * width + 4] = 1.f;
+      v[height * width + 1 * width + 1] = 1.f;
+    }
+    if (name == "features")  // [K, N]
+      for (std::int64_t k = 0; k < channels; ++k) v[k * 2] = weights[static_cast<std::size_t>(k)];
+    if (name == "bias") v[0] = 0.4f;
+  }
+  CHECK(readout->search_locations(core_output, responses) == 1);
+  readout->eval();
+  std::mt19937_64 unused(0);
+  ad::NoGradGuard no_grad;
+  const ad::Tensor predicted = readout->forward(ad::Var::constant(core_output), unused).value();
+  for (std::size_t i = 0; i < predicted.numel(); ++i) CHECK(predicted.data()[i] == doctest::Approx(responses.data()[i]).epsilon(1e-3));
+  // The fixed-mask baseline never moves.
+  config.kind = ReadoutKind::fixed_mask;
+  CHECK(make_readout(config, 2, channels, height, width, rng)->search_locations(core_output, responses) == 0);
+}
+
 }  // namespace ww::nn
 
 namespace ww::nn {
