@@ -12,6 +12,7 @@
 #include "io/checkpoint.hpp"
 #include "io/config.hpp"
 #include "io/dataset.hpp"
+#include "io/figures.hpp"
 #include "io/npy.hpp"
 #include "io/populations.hpp"
 #include "autodiff/functions.hpp"
@@ -296,6 +297,32 @@ TEST_CASE("two-type populations: half small and half large receptive fields") {
   const ad::Tensor patch = crop_patches(p.test_images, 3, 4, 17);
   CHECK(patch.data()[0] == p.test_images.data()[3 * 48 + 4]);
   CHECK(patch.data()[17 * 17 + 16] == p.test_images.data()[48 * 48 + 3 * 48 + 20]);  // image 1, its row 3, column 4 + 16
+}
+
+}  // namespace ww::io
+
+namespace ww::io {
+
+TEST_CASE("line and scatter plots are PNG files of the documented size; a log axis refuses x <= 0") {
+  const std::string dir = testing::temporary_folder("plots");
+  Series a{"CNN 10", {64, 256, 1024}, {0.1, 0.5, 0.8}, palette(0)};
+  Series b{"ridge", {64, 256, 1024}, {-0.5, 0.2, 0.4}, palette(1), true};
+  write_line_plot_png(dir + "/line.png", {a, b}, {"title", "samples", "FEV", true, 0.0, 1.0});
+  write_scatter_png(dir + "/scatter.png", {a}, {"scatter", "|w1|", "|w2|", false, 0.0, 1.0}, 0.0, 0.0);
+  for (const std::string name : {"line.png", "scatter.png"}) {
+    const std::vector<char> png = read_file(dir + "/" + name);
+    REQUIRE(png.size() > 24);
+    CHECK(std::string(png.data() + 1, 3) == "PNG");
+    auto big_endian = [&](int at) {
+      return (static_cast<unsigned char>(png[at]) << 24) | (static_cast<unsigned char>(png[at + 1]) << 16) |
+             (static_cast<unsigned char>(png[at + 2]) << 8) | static_cast<unsigned char>(png[at + 3]);
+    };
+    CHECK(big_endian(16) == 900);  // IHDR width, height
+    CHECK(big_endian(20) == 560);
+  }
+  Series zero{"bad", {0, 1}, {0, 1}};
+  CHECK_THROWS_AS(write_line_plot_png(dir + "/bad.png", {zero}, {"", "", "", true, 0.0, 1.0}), std::invalid_argument);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace ww::io
