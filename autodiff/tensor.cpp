@@ -85,4 +85,21 @@ float Tensor::item() const {
 
 std::vector<float> Tensor::to_vector() const { return std::vector<float>(data(), data() + numel_); }
 
+Tensor slice_rows(const Tensor& t, std::int64_t begin, std::int64_t end) {
+  std::vector<std::int64_t> rows;
+  for (std::int64_t r = begin; r < end; ++r) rows.push_back(r);
+  return gather_rows(t, rows);
+}
+
+Tensor gather_rows(const Tensor& t, const std::vector<std::int64_t>& rows) {
+  Shape shape = t.shape();
+  const std::size_t row = t.numel() / static_cast<std::size_t>(shape[0]);
+  shape[0] = static_cast<std::int64_t>(rows.size());
+  Tensor out(shape);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    std::memcpy(out.data() + i * row, t.data() + static_cast<std::size_t>(rows[i]) * row, row * sizeof(float));
+  }
+  return out;
+}
+
 }  // namespace ww::ad

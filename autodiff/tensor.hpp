@@ -48,4 +48,9 @@ class Tensor {
   std::shared_ptr<float> storage_;
 };
 
+// Rows [begin, end) of a [n, ...] tensor, copied.
+Tensor slice_rows(const Tensor& t, std::int64_t begin, std::int64_t end);
+// The listed rows of a [n, ...] tensor, copied in order.
+Tensor gather_rows(const Tensor& t, const std::vector<std::int64_t>& rows);
+
 }  // namespace ww::ad

@@ -52,21 +52,4 @@ Dataset load_dataset(const std::string& images_path, const std::string& response
   return data;
 }
 
-ad::Tensor slice_rows(const ad::Tensor& t, std::int64_t begin, std::int64_t end) {
-  std::vector<std::int64_t> rows;
-  for (std::int64_t r = begin; r < end; ++r) rows.push_back(r);
-  return gather_rows(t, rows);
-}
-
-ad::Tensor gather_rows(const ad::Tensor& t, const std::vector<std::int64_t>& rows) {
-  ad::Shape shape = t.shape();
-  const std::size_t row = t.numel() / static_cast<std::size_t>(shape[0]);
-  shape[0] = static_cast<std::int64_t>(rows.size());
-  ad::Tensor out(shape);
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    std::memcpy(out.data() + i * row, t.data() + static_cast<std::size_t>(rows[i]) * row, row * sizeof(float));
-  }
-  return out;
-}
-
 }  // namespace ww::io

@@ -16,9 +16,5 @@ struct Dataset {
 // responses_path: .npy, or empty for an .npz that holds both, or "-" for none (prediction).
 Dataset load_dataset(const std::string& images_path, const std::string& responses_path);
 
-// Rows [begin, end) of a [n, ...] tensor, copied.
-ad::Tensor slice_rows(const ad::Tensor& t, std::int64_t begin, std::int64_t end);
-// The listed rows of a [n, ...] tensor, copied in order.
-ad::Tensor gather_rows(const ad::Tensor& t, const std::vector<std::int64_t>& rows);
 
 }  // namespace ww::io

@@ -83,6 +83,14 @@ ad::Tensor population_responses(const ad::Tensor& images, const ad::Tensor& kern
   return responses;
 }
 
+void add_poisson_like_noise(ad::Tensor& responses, std::mt19937_64& rng) {
+  std::normal_distribution<float> normal(0.f, 1.f);
+  for (std::size_t i = 0; i < responses.numel(); ++i) {
+    float& y = responses.data()[i];
+    y += std::sqrt(std::fabs(y)) * normal(rng);
+  }
+}
+
 Population make_population(const PopulationConfig& config) {
   const std::int64_t positions = config.image_size - config.kernel_size + 1;
   if (config.neurons <= 0 || config.train_samples <= 1 || config.test_samples <= 0 || positions <= 0) {
@@ -118,11 +126,7 @@ Population make_population(const PopulationConfig& config) {
   }
   p.train.images = white_noise_images(config.train_samples, config.image_size, rng);
   p.train.responses = population_responses(p.train.images, p.kernels, p.locations);
-  std::normal_distribution<float> normal(0.f, 1.f);
-  for (std::size_t i = 0; i < p.train.responses.numel(); ++i) {
-    float& y = p.train.responses.data()[i];
-    y += std::sqrt(std::fabs(y)) * normal(rng);
-  }
+  add_poisson_like_noise(p.train.responses, rng);
   p.test_images = white_noise_images(config.test_samples, config.image_size, rng);
   p.test_truth = population_responses(p.test_images, p.kernels, p.locations);
   return p;

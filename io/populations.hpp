@@ -3,6 +3,7 @@
 // difference-of-Gaussians receptive fields at random places, Gaussian white-noise stimuli, and
 // Poisson-like noise y = r + N(0, |r|).
 #include <cstdint>
+#include <random>
 #include <vector>
 
 #include "io/dataset.hpp"
@@ -39,6 +40,9 @@ struct Population {
 };
 
 Population make_population(const PopulationConfig& config);
+
+// The observation noise of every simulated population: each r becomes r + sqrt|r| N(0, 1).
+void add_poisson_like_noise(ad::Tensor& responses, std::mt19937_64& rng);
 
 // Responses of neurons with kernels [N, k, k] at `locations` to images [B, 1, S, S]: [B, N].
 ad::Tensor population_responses(const ad::Tensor& images, const ad::Tensor& kernels, const ad::Tensor& locations);

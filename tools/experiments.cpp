@@ -9,6 +9,7 @@
 
 #include "nn/metrics.hpp"
 #include "nn/regression.hpp"
+#include "tools/glm.hpp"
 #include "tools/training.hpp"
 
 namespace ww::experiments {
@@ -27,6 +28,14 @@ std::vector<float> column(const ad::Tensor& t, std::int64_t n, std::int64_t begi
 std::string format_strengths(float mask_l1, float feature_l1) {
   char text[96];
   std::snprintf(text, sizeof text, "mask_l1 %g, feature_l1 %g", static_cast<double>(mask_l1), static_cast<double>(feature_l1));
+  return text;
+}
+
+// The per-neuron choices of a baseline, summarised.
+std::string median_strength(std::vector<double> strengths) {
+  std::sort(strengths.begin(), strengths.end());
+  char text[64];
+  std::snprintf(text, sizeof text, "median strength %g", strengths[strengths.size() / 2]);
   return text;
 }
 
@@ -49,29 +58,96 @@ io::Config linear_model_config(std::int64_t channels, float mask_l1, float featu
   return config;
 }
 
-Result fit_factorized_cnn(const io::Population& population, std::int64_t channels, const std::vector<Strengths>& grid,
-                          std::uint64_t seed) {
+Result fit_cnn(const io::Population& population, const std::string& model_name, const std::vector<Candidate>& candidates) {
   const auto start = std::chrono::steady_clock::now();
   Result result;
-  result.model = "cnn";
+  result.model = model_name;
   result.neurons = population.train.responses.shape()[1];
   result.samples = population.train.responses.shape()[0];
   double best_loss = std::numeric_limits<double>::infinity();
   std::atomic<bool> never{false};
-  for (const Strengths& strengths : grid) {
-    training::Trainer trainer(linear_model_config(channels, strengths.mask_l1, strengths.feature_l1, seed), population.train);
+  for (const Candidate& candidate : candidates) {
+    training::Trainer trainer(candidate.config, population.train);
     if (trainer.run(never, [](const training::Progress&) {}, [] {}) != training::Outcome::finished) continue;
     const double loss = trainer.best_validation_loss();
     if (loss >= best_loss) continue;
     best_loss = loss;
     nn::Model& model = trainer.model();
     result.fev = nn::finite_mean(nn::fev_per_neuron(model.predict(population.test_images), population.test_truth));
-    result.chosen = format_strengths(strengths.mask_l1, strengths.feature_l1);
-    const ad::Tensor& weight = model.core().kernels().front().value();  // [K, 1, k, k]
-    result.kernels = weight.clone().reshaped({weight.shape()[0], weight.shape()[2], weight.shape()[3]});
-    for (const auto& [name, var] : model.named_parameters())
+    result.chosen = candidate.description;
+    const ad::Tensor& weight = model.core().kernels().front().value();  // [K, C, k, k]
+    result.kernels = weight.clone().reshaped({weight.shape()[0] * weight.shape()[1], weight.shape()[2], weight.shape()[3]});
+    result.features = result.masks = ad::Tensor();
+    for (const auto& [name, var] : model.named_parameters()) {
       if (name == "readout.features") result.features = var.value().clone();
+      if (name == "readout.mask") result.masks = var.value().clone();
+    }
   }
+  result.seconds = seconds_since(start);
+  return result;
+}
+
+Result fit_factorized_cnn(const io::Population& population, std::int64_t channels, const std::vector<Strengths>& grid,
+                          std::uint64_t seed) {
+  std::vector<Candidate> candidates;
+  for (const Strengths& strengths : grid)
+    candidates.push_back({linear_model_config(channels, strengths.mask_l1, strengths.feature_l1, seed),
+                          format_strengths(strengths.mask_l1, strengths.feature_l1)});
+  return fit_cnn(population, "cnn", candidates);
+}
+
+io::Config nonlinear_model_config(std::int64_t types, nn::ReadoutKind readout, float factor, std::int64_t neurons, std::uint64_t seed) {
+  io::Config config;
+  nn::LayerSpec layer;
+  layer.kernel = 5;
+  layer.nonlinearity = nn::Nonlinearity::relu;
+  for (const std::int64_t channels : {std::int64_t{32}, std::int64_t{64}, types}) {
+    layer.channels = channels;
+    config.model.core.layers.push_back(layer);
+  }
+  config.model.readout.kind = readout;
+  const float strength = factor / static_cast<float>(neurons);
+  nn::PenaltyConfig& penalties = config.model.penalties;
+  switch (readout) {
+    case nn::ReadoutKind::factorized:
+      penalties.mask_l1 = penalties.feature_l1 = strength;
+      break;
+    case nn::ReadoutKind::fixed_mask:
+      penalties.feature_l1 = strength;
+      break;
+    case nn::ReadoutKind::fully_connected:
+      penalties.readout_l2 = penalties.activity_l1 = strength;
+      break;
+    case nn::ReadoutKind::gaussian:
+      penalties.feature_l1 = strength;
+      break;
+  }
+  config.training.learning_rate = 1e-3f;
+  config.training.batch_size = 64;
+  config.training.seed = seed;
+  config.training.schedule = {100, 3, 0.1f, 2, 100000};
+  return config;
+}
+
+Result fit_glm_baseline(const io::Population& population, std::uint64_t seed) {
+  const auto start = std::chrono::steady_clock::now();
+  const ad::Tensor& images = population.train.images;
+  const std::int64_t samples = images.shape()[0], pixels = images.numel() / static_cast<std::size_t>(samples);
+  const std::int64_t fit_end = samples - static_cast<std::int64_t>(std::llround(0.2 * static_cast<double>(samples)));
+  const ad::Tensor design = images.reshaped({samples, pixels});
+  training::GlmOptions options;
+  options.seed = seed;
+  const training::GlmFit fit =
+      training::fit_glm(ad::slice_rows(design, 0, fit_end), ad::slice_rows(population.train.responses, 0, fit_end),
+                        ad::slice_rows(design, fit_end, samples), ad::slice_rows(population.train.responses, fit_end, samples),
+                        training::GlmOutput::relu, options);
+  const ad::Tensor& test = population.test_images;
+  Result result;
+  result.model = "glm";
+  result.neurons = population.train.responses.shape()[1];
+  result.samples = samples;
+  result.fev = nn::finite_mean(nn::fev_per_neuron(training::predict_glm(fit, test.reshaped({test.shape()[0], pixels})), population.test_truth));
+  result.chosen = median_strength(std::vector<double>(fit.strength.begin(), fit.strength.end()));
   result.seconds = seconds_since(start);
   return result;
 }
@@ -113,7 +189,7 @@ Result fit_regression(const io::Population& population, const std::string& kind,
     const auto row = static_cast<std::int64_t>(population.locations.data()[n * 2]);
     const auto col = static_cast<std::int64_t>(population.locations.data()[n * 2 + 1]);
     const ad::Tensor patches = io::crop_patches(population.train.images, row, col, size);
-    const ad::Tensor x = io::slice_rows(patches, 0, fit_end), x_validation = io::slice_rows(patches, fit_end, samples);
+    const ad::Tensor x = ad::slice_rows(patches, 0, fit_end), x_validation = ad::slice_rows(patches, fit_end, samples);
     const std::vector<float> y = column(population.train.responses, n, 0, fit_end);
     const std::vector<float> y_validation = column(population.train.responses, n, fit_end, samples);
     nn::LinearFit fit;
@@ -122,7 +198,7 @@ Result fit_regression(const io::Population& population, const std::string& kind,
     } else if (kind == "lasso") {
       fit = nn::fit_lasso(x, y, x_validation, y_validation, nn::log_spaced(1e-3, 1.0, 16));
     } else if (kind == "ols") {
-      fit = nn::fit_ols(io::slice_rows(patches, 0, samples), column(population.train.responses, n, 0, samples));
+      fit = nn::fit_ols(ad::slice_rows(patches, 0, samples), column(population.train.responses, n, 0, samples));
     } else {
       throw std::invalid_argument("fit_regression: unknown kind '" + kind + "' (ridge, lasso, ols)");
     }
@@ -141,12 +217,7 @@ Result fit_regression(const io::Population& population, const std::string& kind,
     strengths.push_back(fit.strength);
   }
   result.fev = nn::finite_mean(fevs);
-  if (kind != "ols") {
-    std::sort(strengths.begin(), strengths.end());
-    char text[64];
-    std::snprintf(text, sizeof text, "median strength %g", strengths[strengths.size() / 2]);
-    result.chosen = text;
-  }
+  if (kind != "ols") result.chosen = median_strength(strengths);
   result.seconds = seconds_since(start);
   return result;
 }

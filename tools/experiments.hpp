@@ -6,18 +6,20 @@
 #include <vector>
 
 #include "io/config.hpp"
+#include "nn/config.hpp"
 #include "io/populations.hpp"
 
 namespace ww::experiments {
 
 struct Result {
-  std::string model;       // "cnn", "ridge", "lasso", "ols"
+  std::string model;       // "cnn" (factorized readout), "fixed_mask", "fully_connected", "glm", "ridge", "lasso", "ols"
   std::int64_t neurons = 0, samples = 0;
   double fev = 0.0;        // mean over the neurons fitted
   double seconds = 0.0;    // fitting time, all strengths of its grid search included
   std::string chosen;      // the regularisation chosen on validation data, readable
-  ad::Tensor kernels;      // [K, k, k]: the CNN's learned kernels, or [1, k, k] the first neuron's regression weights
-  ad::Tensor features;     // [K, N]: the CNN's feature weights
+  ad::Tensor kernels;      // [K, k, k]: the CNN's first-layer kernels, or [1, k, k] the first neuron's regression weights
+  ad::Tensor features;     // [K, N]: the CNN's feature weights (factorized and fixed-mask readouts)
+  ad::Tensor masks;        // [N, H*W]: the factorized readout's location masks
   double type_accuracy = -1.0;  // cell-type classification by feature weights, where types are known
 };
 
@@ -25,11 +27,31 @@ struct Strengths {
   float mask_l1 = 0.f, feature_l1 = 0.f;
 };
 
-// The paper's linear model (one 17x17 conv, K channels, BN, identity; factorized readout) trained
-// by the paper's schedule for each candidate of the grid; the one with the lowest validation loss
-// is tested. Returns its mean test FEV, kernels and feature weights.
+// A model configuration to try, and how to name its regularisation in reports.
+struct Candidate {
+  io::Config config;
+  std::string description;
+};
+
+// Trains every candidate on the population's training data by its schedule; the one with the
+// lowest validation loss is tested. Returns its mean test FEV, first-layer kernels and (factorized
+// and fixed-mask readouts) feature weights, named `model`.
+Result fit_cnn(const io::Population& population, const std::string& model, const std::vector<Candidate>& candidates);
+
+// The paper's linear model (one 17x17 conv, K channels, BN, identity; factorized readout) over a
+// grid of strengths.
 Result fit_factorized_cnn(const io::Population& population, std::int64_t channels, const std::vector<Strengths>& grid,
                           std::uint64_t seed);
+
+// The paper's Fig. 5 model: three 5x5 conv layers with 32, 64 and `types` channels, BN + ReLU,
+// batch 64, with the given readout. Its penalties are factor / N (the loss averages over the N
+// neurons): factorized: mask and feature L1; fixed mask: feature L1; fully connected: L2 on the
+// readout tensor and L1 on the predicted responses.
+io::Config nonlinear_model_config(std::int64_t types, nn::ReadoutKind readout, float factor, std::int64_t neurons, std::uint64_t seed);
+
+// The ridge-regularised GLM with a ReLU and an offset (Fig. 5's baseline) on the whole flattened
+// image, each neuron's strength chosen on the last 20% of the training samples.
+Result fit_glm_baseline(const io::Population& population, std::uint64_t seed);
 
 // The share of neurons whose largest |feature weight| [K, N] names their true type [N] (0..K-1),
 // under the best matching of channels to types (the model's channel order is arbitrary).

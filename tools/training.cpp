@@ -78,8 +78,8 @@ Trainer::Trainer(io::Config config, io::Dataset data) : config_(std::move(config
   config_.model.neurons = data_.responses.shape()[1];
   build();
   if (config_.training.init_from_data) {
-    model_->initialize_from_data(io::slice_rows(data_.images, 0, train_count_),
-                                 io::slice_rows(data_.responses, 0, train_count_));
+    model_->initialize_from_data(ad::slice_rows(data_.images, 0, train_count_),
+                                 ad::slice_rows(data_.responses, 0, train_count_));
   }
   snapshot_best();
 }
@@ -140,7 +140,7 @@ void Trainer::search_locations() {
   // At most this many training images: the search holds their core output in memory.
   constexpr std::int64_t max_images = 4096;
   const std::int64_t images = std::min(train_count_, max_images);
-  progress_.relocated = model_->search_locations(io::slice_rows(data_.images, 0, images), io::slice_rows(data_.responses, 0, images));
+  progress_.relocated = model_->search_locations(ad::slice_rows(data_.images, 0, images), ad::slice_rows(data_.responses, 0, images));
   if (progress_.relocated == 0) return;
   // The moved model is kept as the best one when validation agrees that it is better.
   double correlation = 0.0;
@@ -155,8 +155,8 @@ void Trainer::search_locations() {
 
 double Trainer::evaluate(double* mean_correlation) {
   const std::int64_t n = data_.images.shape()[0];
-  const ad::Tensor prediction = model_->predict(io::slice_rows(data_.images, train_count_, n));
-  const ad::Tensor target = io::slice_rows(data_.responses, train_count_, n);
+  const ad::Tensor prediction = model_->predict(ad::slice_rows(data_.images, train_count_, n));
+  const ad::Tensor target = ad::slice_rows(data_.responses, train_count_, n);
   *mean_correlation = nn::finite_mean(nn::correlation_per_neuron(prediction, target));
   ad::NoGradGuard no_grad;
   return model_->loss(ad::Var::constant(prediction), ad::Var::constant(target)).value().item();
@@ -186,8 +186,8 @@ Outcome Trainer::run(const std::atomic<bool>& interrupt, const std::function<voi
     const std::vector<std::int64_t> rows(order.begin(), order.begin() + batch);
     model_->train();
     optimizer_->zero_grad();
-    const ad::Var prediction = model_->forward(ad::Var::constant(io::gather_rows(data_.images, rows)));
-    const ad::Var loss = model_->loss(prediction, ad::Var::constant(io::gather_rows(data_.responses, rows)));
+    const ad::Var prediction = model_->forward(ad::Var::constant(ad::gather_rows(data_.images, rows)));
+    const ad::Var loss = model_->loss(prediction, ad::Var::constant(ad::gather_rows(data_.responses, rows)));
     const ad::Var penalty = model_->penalty(prediction);
     const ad::Var total = penalty.defined() ? ad::add(loss, penalty) : loss;
     progress_.train_loss = loss.value().item();

@@ -14,6 +14,7 @@
 
 #include "io/atomic_file.hpp"
 #include "io/figures.hpp"
+#include "io/nonlinear_populations.hpp"
 #include "ops/isa.hpp"
 #include "ops/parallel.hpp"
 #include "tools/cli.hpp"
@@ -65,6 +66,81 @@ Plan plan_for(const std::string& experiment, bool quick) {
   return plan;
 }
 
+// Fig. 5 (SPEC 4.3): nonlinear populations, the factorized readout against the fixed mask, the
+// fully connected readout and the GLM.
+struct NonlinearPlan {
+  std::vector<std::int64_t> types, samples;
+  std::int64_t units_per_type = 250;
+  std::vector<ww::nn::ReadoutKind> readouts{ww::nn::ReadoutKind::factorized, ww::nn::ReadoutKind::fixed_mask,
+                                            ww::nn::ReadoutKind::fully_connected};
+  bool glm = true;
+  std::vector<float> strength_factors;  // penalties = factor / N (see nonlinear_model_config)
+  std::int64_t test_samples = 4096;
+};
+
+NonlinearPlan nonlinear_plan_for(const std::string& experiment, bool quick) {
+  NonlinearPlan plan;
+  plan.strength_factors = quick ? std::vector<float>{0.01f} : std::vector<float>{0.003f, 0.01f, 0.03f};
+  if (quick) plan.test_samples = 2048;
+  if (experiment == "fig5e") {
+    plan.types = {4, 8, 16};
+    plan.units_per_type = 64;
+    plan.samples = {4096};
+    plan.glm = false;
+  } else {
+    plan.types = {4};
+    plan.samples = quick ? std::vector<std::int64_t>{1024, 4096} : std::vector<std::int64_t>{512, 1024, 2048, 4096, 8192, 16384};
+  }
+  return plan;
+}
+
+std::string readout_model_name(ww::nn::ReadoutKind kind) {
+  switch (kind) {
+    case ww::nn::ReadoutKind::factorized: return "cnn";
+    case ww::nn::ReadoutKind::fixed_mask: return "fixed_mask";
+    case ww::nn::ReadoutKind::fully_connected: return "fully_connected";
+    case ww::nn::ReadoutKind::gaussian: return "gaussian";
+  }
+  return "?";
+}
+
+// The factorized CNN's first-layer kernels, one example neuron's location mask per type, and
+// every neuron's |feature weights| (a column per neuron, sorted by true type; a band per channel).
+void write_nonlinear_figures(const std::string& out, const Result& cnn, const ww::io::Population& p, std::vector<std::string>& written) {
+  const std::string kernels = out + "/kernels.png";
+  ww::io::write_tile_grid_png(kernels, cnn.kernels, 8, 8);
+  written.push_back(kernels);
+  const std::int64_t neurons = p.types.shape()[0], types = cnn.features.shape()[0];
+  const std::int64_t pixels = cnn.masks.shape()[1], side = static_cast<std::int64_t>(std::lround(std::sqrt(static_cast<double>(pixels))));
+  ww::ad::Tensor masks = ww::ad::Tensor::zeros({types, side, side});
+  for (std::int64_t t = 0, n = 0; t < types && n < neurons; ++t) {
+    while (n < neurons && static_cast<std::int64_t>(p.types.data()[n]) != t) ++n;
+    if (n < neurons) std::copy_n(cnn.masks.data() + n * pixels, pixels, masks.data() + t * side * side);
+  }
+  const std::string mask_file = out + "/masks.png";
+  ww::io::write_tile_grid_png(mask_file, masks, static_cast<int>(types), 4);
+  written.push_back(mask_file);
+  constexpr std::int64_t band = 12;
+  ww::ad::Tensor weights({1, types * band, neurons});
+  for (std::int64_t k = 0; k < types; ++k)
+    for (std::int64_t row = 0; row < band; ++row)
+      for (std::int64_t n = 0; n < neurons; ++n)
+        weights.data()[(k * band + row) * neurons + n] = std::fabs(cnn.features.data()[k * neurons + n]);
+  const std::string weight_file = out + "/feature_weights.png";
+  ww::io::write_tile_grid_png(weight_file, weights, 1, 1);
+  written.push_back(weight_file);
+}
+
+// Prints a result as it arrives (runs take minutes) and keeps it.
+void add_result(const Result& r, std::vector<Result>& results) {
+  std::printf("  %-15s N=%-5lld D=%-6lld FEV %6.3f  (%s) %.1f s", r.model.c_str(), static_cast<long long>(r.neurons),
+              static_cast<long long>(r.samples), r.fev, r.chosen.c_str(), r.seconds);
+  if (r.type_accuracy >= 0) std::printf("; %.1f%% of cells typed right by their largest feature weight", 100 * r.type_accuracy);
+  std::printf("\n");
+  std::fflush(stdout);
+  results.push_back(r);
+}
+
 nlohmann::json to_json(const Result& r) {
   nlohmann::json j = {{"model", r.model}, {"neurons", r.neurons}, {"samples", r.samples}, {"fev", r.fev}, {"seconds", r.seconds},
                       {"chosen", r.chosen}};
@@ -103,18 +179,17 @@ void write_type_figures(const std::string& out, const Result& cnn, const ww::io:
   written.push_back(scatter);
 }
 
-std::string series_name(const Result& r) { return r.model == "cnn" ? "CNN " + std::to_string(r.neurons) : r.model; }
-
-void write_figures(const std::string& out, const std::string& experiment, const std::vector<Result>& results,
-                   const ww::io::Population& largest, const Plan& plan, std::vector<std::string>& written) {
+// One line per name(result) of FEV against x(result), in order of first appearance.
+template <class Name, class X>
+std::vector<ww::io::Series> fev_lines(const std::vector<Result>& results, Name name, X x) {
   std::map<std::string, ww::io::Series> by_name;
   std::vector<std::string> order;
   for (const Result& r : results) {
-    const std::string name = series_name(r);
-    if (!by_name.count(name)) order.push_back(name);
-    ww::io::Series& s = by_name[name];
-    s.label = name;
-    s.x.push_back(static_cast<double>(r.samples));
+    const std::string label = name(r);
+    if (!by_name.count(label)) order.push_back(label);
+    ww::io::Series& s = by_name[label];
+    s.label = label;
+    s.x.push_back(x(r));
     s.y.push_back(r.fev);
   }
   std::vector<ww::io::Series> series;
@@ -122,10 +197,23 @@ void write_figures(const std::string& out, const std::string& experiment, const 
     series.push_back(by_name[order[i]]);
     series.back().colour = ww::io::palette(i);
   }
+  return series;
+}
+
+double samples_of(const Result& r) { return static_cast<double>(r.samples); }
+
+void write_fev_vs_samples(const std::string& out, const std::string& experiment, const std::vector<ww::io::Series>& series,
+                          std::vector<std::string>& written) {
+  const std::string plot = out + "/fev_vs_samples.png";
+  ww::io::write_line_plot_png(plot, series, {experiment + ": FEV vs training samples (below 0 drawn at 0)", "samples", "FEV", true, 0.0, 1.0});
+  written.push_back(plot);
+}
+
+void write_figures(const std::string& out, const std::string& experiment, const std::vector<Result>& results,
+                   const ww::io::Population& largest, const Plan& plan, std::vector<std::string>& written) {
   if (plan.samples.size() > 1) {
-    const std::string plot = out + "/fev_vs_samples.png";
-    ww::io::write_line_plot_png(plot, series, {experiment + ": FEV vs training samples (below 0 drawn at 0)", "samples", "FEV", true, 0.0, 1.0});
-    written.push_back(plot);
+    const auto name = [](const Result& r) { return r.model == "cnn" ? "CNN " + std::to_string(r.neurons) : r.model; };
+    write_fev_vs_samples(out, experiment, fev_lines(results, name, samples_of), written);
   }
   // Row 1: the true kernel, then the CNN's (largest population) per sample size; row 2: ridge's
   // weights for one neuron per sample size.
@@ -144,6 +232,85 @@ void write_figures(const std::string& out, const std::string& experiment, const 
   written.push_back(kernels);
 }
 
+void run_linear(const std::string& experiment, const Plan& plan, std::uint64_t seed, const std::string& out,
+                std::vector<Result>& results, std::vector<std::string>& figures) {
+  const auto report = [&](const Result& r) { add_result(r, results); };
+  ww::io::Population largest;
+  for (const std::int64_t samples : plan.samples) {
+    for (const std::int64_t neurons : plan.neurons) {
+      ww::io::PopulationConfig population;
+      population.neurons = neurons;
+      population.train_samples = samples;
+      population.test_samples = plan.test_samples;
+      population.seed = seed;
+      population.two_types = plan.two_types;
+      ww::io::Population p = ww::io::make_population(population);
+      std::vector<ww::experiments::Strengths> grid;
+      for (const float factor : plan.strength_factors) {
+        const float strength = factor / static_cast<float>(neurons);
+        grid.push_back({strength, plan.two_types ? strength : 0.f});
+      }
+      Result cnn = ww::experiments::fit_factorized_cnn(p, plan.two_types ? 2 : 1, grid, seed);
+      if (plan.two_types) cnn.type_accuracy = ww::experiments::type_accuracy(cnn.features, p.types);
+      report(cnn);
+      if (neurons != plan.neurons.back()) continue;
+      for (const std::string& kind : plan.regressions) {
+        report(ww::experiments::fit_regression(p, kind, std::min(neurons, plan.regression_neurons)));
+      }
+      largest = std::move(p);
+    }
+  }
+  if (plan.two_types) {
+    write_type_figures(out, results.front(), largest, figures);
+  } else {
+    write_figures(out, experiment, results, largest, plan, figures);
+  }
+}
+
+void run_nonlinear(const std::string& experiment, const NonlinearPlan& plan, const std::string& teacher, const std::string& photos,
+                   std::uint64_t seed, const std::string& out, std::vector<Result>& results, std::vector<std::string>& figures) {
+  Result last_cnn;
+  ww::io::Population last_population;
+  for (const std::int64_t types : plan.types) {
+    for (const std::int64_t samples : plan.samples) {
+      ww::io::NonlinearPopulationConfig config;
+      config.teacher = teacher == "v1" ? ww::io::Teacher::v1 : ww::io::Teacher::random_cnn;
+      config.types = types;
+      config.units_per_type = plan.units_per_type;
+      config.train_samples = samples;
+      config.test_samples = plan.test_samples;
+      config.photos = photos;
+      config.seed = seed;
+      ww::io::Population p = ww::io::make_nonlinear_population(config);
+      const std::int64_t neurons = types * plan.units_per_type;
+      for (const ww::nn::ReadoutKind readout : plan.readouts) {
+        std::vector<ww::experiments::Candidate> candidates;
+        for (const float factor : plan.strength_factors) {
+          char description[48];
+          std::snprintf(description, sizeof description, "penalties %g / N", static_cast<double>(factor));
+          candidates.push_back({ww::experiments::nonlinear_model_config(types, readout, factor, neurons, seed), description});
+        }
+        Result r = ww::experiments::fit_cnn(p, readout_model_name(readout), candidates);
+        // Matching channels to types tries every permutation: affordable up to 8 types.
+        if (r.features.defined() && types <= 8) r.type_accuracy = ww::experiments::type_accuracy(r.features, p.types);
+        add_result(r, results);
+        if (readout == ww::nn::ReadoutKind::factorized) last_cnn = r;
+      }
+      if (plan.glm) add_result(ww::experiments::fit_glm_baseline(p, seed), results);
+      last_population = std::move(p);
+    }
+  }
+  if (plan.samples.size() > 1) write_fev_vs_samples(out, experiment, fev_lines(results, [](const Result& r) { return r.model; }, samples_of), figures);
+  if (plan.types.size() > 1) {
+    const std::string plot = out + "/fev_vs_types.png";
+    const auto types_of = [&](const Result& r) { return static_cast<double>(r.neurons / plan.units_per_type); };
+    ww::io::write_line_plot_png(plot, fev_lines(results, [](const Result& r) { return r.model; }, types_of),
+                                {experiment + ": FEV vs cell types at " + std::to_string(plan.samples.back()) + " samples", "cell types", "FEV", true, 0.0, 1.0});
+    figures.push_back(plot);
+  }
+  if (last_cnn.masks.defined()) write_nonlinear_figures(out, last_cnn, last_population, figures);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -153,11 +320,16 @@ int main(int argc, char** argv) {
   int threads = 0;
   std::uint64_t seed = 1;
   app.add_option("experiment", experiment,
-                 "mini (the paper in miniature, ~1 min), fig3 (linear population, Fig. 3) or fig4 (two cell types, Fig. 4)")
-      ->check(CLI::IsMember({"mini", "fig3", "fig4"}));
+                 "mini (the paper in miniature, ~1 min), fig3 (linear population, Fig. 3), fig4 (two cell types, Fig. 4), "
+                 "fig5b (nonlinear population: FEV vs samples, Fig. 5B) or fig5e (4/8/16 cell types, Fig. 5E)")
+      ->check(CLI::IsMember({"mini", "fig3", "fig4", "fig5b", "fig5e"}));
   app.add_option("--out", out, "output folder (default results/<experiment>)");
   app.add_flag("--quick", quick, "a smaller grid (fig3: N 10/100/1000 x 256/1024/4096 samples, < 15 min on 2 cores)");
   app.add_option("--seed", seed, "populations and training seed");
+  std::string teacher = "v1", photos;
+  app.add_option("--teacher", teacher, "fig5b, fig5e: v1 (Gabor simple and complex cells) or random-cnn")
+      ->check(CLI::IsMember({"v1", "random-cnn"}));
+  app.add_option("--photos", photos, "fig5b, fig5e: folder of photographs to crop (default: dead-leaves images)");
   app.add_option("--threads", threads, "worker threads (0: all cores)")->check(CLI::NonNegativeNumber);
   CLI11_PARSE(app, argc, argv);
   if (out.empty()) out = "results/" + experiment;
@@ -165,49 +337,18 @@ int main(int argc, char** argv) {
   return ww::tools::run_tool("ww-repro", [&] {
     ww::ops::set_num_threads(threads);
     std::filesystem::create_directories(out);
-    const Plan plan = plan_for(experiment, quick);
+    const bool nonlinear = experiment == "fig5b" || experiment == "fig5e";
     const auto start = std::chrono::steady_clock::now();
-    std::printf("ww-repro %s%s: %s, %s, %d threads, results in %s\n", experiment.c_str(), quick ? " --quick" : "",
-                plan.two_types ? "two-type DoG population (SPEC 4.2)" : "linear DoG population (SPEC 4.1)", ww::ops::isa_name(ww::ops::current_isa()), ww::ops::num_threads(), out.c_str());
+    const char* population_kind = nonlinear ? (teacher == "v1" ? "V1-like nonlinear population (SPEC 4.3)" : "random-CNN nonlinear population (SPEC 4.3)")
+                                  : experiment == "fig4" ? "two-type DoG population (SPEC 4.2)" : "linear DoG population (SPEC 4.1)";
+    std::printf("ww-repro %s%s: %s, %s, %d threads, results in %s\n", experiment.c_str(), quick ? " --quick" : "", population_kind,
+                ww::ops::isa_name(ww::ops::current_isa()), ww::ops::num_threads(), out.c_str());
     std::vector<Result> results;
-    auto report = [&](const Result& r) {
-      std::printf("  %-6s N=%-5lld D=%-6lld FEV %6.3f  (%s) %.1f s", r.model.c_str(), static_cast<long long>(r.neurons),
-                  static_cast<long long>(r.samples), r.fev, r.chosen.c_str(), r.seconds);
-      if (r.type_accuracy >= 0) std::printf("; %.1f%% of cells typed right by their largest feature weight", 100 * r.type_accuracy);
-      std::printf("\n");
-      std::fflush(stdout);
-      results.push_back(r);
-    };
-    ww::io::Population largest;
-    for (const std::int64_t samples : plan.samples) {
-      for (const std::int64_t neurons : plan.neurons) {
-        ww::io::PopulationConfig population;
-        population.neurons = neurons;
-        population.train_samples = samples;
-        population.test_samples = plan.test_samples;
-        population.seed = seed;
-        population.two_types = plan.two_types;
-        ww::io::Population p = ww::io::make_population(population);
-        std::vector<ww::experiments::Strengths> grid;
-        for (const float factor : plan.strength_factors) {
-          const float strength = factor / static_cast<float>(neurons);
-          grid.push_back({strength, plan.two_types ? strength : 0.f});
-        }
-        Result cnn = ww::experiments::fit_factorized_cnn(p, plan.two_types ? 2 : 1, grid, seed);
-        if (plan.two_types) cnn.type_accuracy = ww::experiments::type_accuracy(cnn.features, p.types);
-        report(cnn);
-        if (neurons != plan.neurons.back()) continue;
-        for (const std::string& kind : plan.regressions) {
-          report(ww::experiments::fit_regression(p, kind, std::min(neurons, plan.regression_neurons)));
-        }
-        largest = std::move(p);
-      }
-    }
     std::vector<std::string> figures;
-    if (plan.two_types) {
-      write_type_figures(out, results.front(), largest, figures);
+    if (nonlinear) {
+      run_nonlinear(experiment, nonlinear_plan_for(experiment, quick), teacher, photos, seed, out, results, figures);
     } else {
-      write_figures(out, experiment, results, largest, plan, figures);
+      run_linear(experiment, plan_for(experiment, quick), seed, out, results, figures);
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     nlohmann::json summary = {{"experiment", experiment}, {"quick", quick}, {"seed", seed}, {"threads", ww::ops::num_threads()},
