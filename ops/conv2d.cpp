@@ -78,6 +78,23 @@ bool direct_single_channel(const Conv2dShape& s) { return s.in_channels == 1 && 
 
 bool unpadded(const Conv2dShape& s) { return s.pad_top == 0 && s.pad_left == 0 && s.out_height + s.kernel_h - 1 == s.height && s.out_width + s.kernel_w - 1 == s.width; }
 
+// Several input channels but few output channels, unpadded: direct multi-channel correlation
+// (ops/simd/correlate_impl.hpp). The weight gradient is direct for 3- and 5-wide kernels there and
+// with one input channel: its GEMM would have a column matrix used by few rows or few columns.
+// (The input gradient stays a GEMM on the transposed convolution's columns: measured faster, as
+// its column matrix has only out_channels x taps rows.)
+bool direct_few_outputs(const Conv2dShape& s) { return s.in_channels > 1 && s.out_channels <= 4 && unpadded(s); }
+bool direct_weight_gradient(const Conv2dShape& s) {
+  return unpadded(s) && (s.kernel_w == 3 || s.kernel_w == 5) && (s.out_channels <= 4 || s.in_channels == 1);
+}
+
+// The correlation of image b of x with w into y, as the direct kernels see it.
+simd::ChannelCorrelation channel_correlation(const float* image, const float* w, float* y, const Conv2dShape& s) {
+  const std::size_t taps = s.kernel_h * s.kernel_w;
+  return {image, s.in_channels, s.width, s.height * s.width, w, s.in_channels * taps, taps, s.kernel_h, s.kernel_w,
+          y, s.out_channels, s.out_height, s.out_width, pixels(s)};
+}
+
 // y[b] = conv(x[b], w) for one image, directly.
 void direct_forward(const float* image, const float* w, float* y, const Conv2dShape& s) {
   const auto& k = simd::kernels();
@@ -129,6 +146,10 @@ void conv2d_forward(const float* x, const float* w, float* y, const Conv2dShape&
       direct_forward(x + b * image_size, w, y + b * s.out_channels * P, s);
       return;
     }
+    if (direct_few_outputs(s)) {
+      simd::kernels().correlate_channels(channel_correlation(x + b * image_size, w, y + b * s.out_channels * P, s), false);
+      return;
+    }
     const float* cols = columns_of(x + b * image_size, s);
     gemm_serial(false, false, s.out_channels, P, R, 1.f, w, R, cols, P, 0.f,
                 y + b * s.out_channels * P, P);
@@ -167,6 +188,13 @@ void weight_gradient(const float* x, const float* dy, float* dw, const Conv2dSha
             partial[o * R + r] += k.dot(dy_b + o * P + oy * s.out_width + ox, image + iy * s.width + ix, len);
         });
       }
+      return;
+    }
+    if (direct_weight_gradient(s)) {
+      std::memset(partial, 0, weight_size * sizeof(float));
+      for (std::size_t b = begin; b < end; ++b)
+        simd::kernels().correlate_channels_weight_grad(channel_correlation(x + b * image_size, nullptr, nullptr, s),
+                                                       dy + b * s.out_channels * P, partial);
       return;
     }
     for (std::size_t b = begin; b < end; ++b) {

@@ -168,7 +168,10 @@ std::vector<OpCase> build() {
                              ConvInfo{{3, 6, 6, 6}, {1, 6, 5, 5}, true}, ConvInfo{{2, 3, 5, 5}, {2, 3, 1, 1}, false},
                              // One input channel, few outputs: direct correlation (rows wider than two vectors too).
                              ConvInfo{{2, 1, 12, 45}, {2, 1, 3, 5}, false}, ConvInfo{{3, 1, 9, 70}, {4, 1, 2, 3}, true},
-                             ConvInfo{{2, 3, 6, 7}, {3, 3, 3, 3}, false}}) {
+                             ConvInfo{{2, 3, 6, 7}, {3, 3, 3, 3}, false},
+                             // Several inputs, few outputs: direct multi-channel correlation (two vectors + tail).
+                             ConvInfo{{2, 3, 8, 40}, {3, 3, 5, 5}, false}, ConvInfo{{1, 6, 7, 36}, {4, 6, 5, 5}, false},
+                             ConvInfo{{2, 7, 5, 35}, {1, 7, 3, 3}, false}}) {
     const Shape sx = cv.x, sw = cv.w;
     const bool same = cv.same;
     cases.push_back({"conv2d/" + ad::shape_string(sx) + "_w" + ad::shape_string(sw) + (same ? "_same" : "_valid"), "conv2d",

@@ -1,7 +1,10 @@
 #pragma once
-// Direct valid cross-correlation of one image with one kernel, output rows in registers: for
-// single-channel convolutions with few output channels (the linear model's 17x17 filter), where
-// im2col + GEMM would spend its time copying.
+// Direct valid cross-correlations, output rows in registers: for convolutions with one input
+// channel or few output channels (the linear model's 17x17 filter, the 64 -> 4 last layer of the
+// nonlinear core), where im2col + GEMM would spend its time copying a column matrix that is
+// larger than the cache and used only a few times.
+#include <algorithm>
+
 #include "ops/simd/batch_io.hpp"
 #include "ops/simd/kernel_table.hpp"
 
@@ -57,6 +60,118 @@ void correlate_valid_weight_grad(const float* x, size_t x_width, const float* dy
       }
       dw[ky * kw + kx] += xsimd::hadd(acc);
     }
+}
+
+// One row of O output channels over `count` (<= vectors * wv) outputs starting at ox:
+// acc[o] (+)= sum_c sum_ky sum_kx w[o, c, ky, kx] x[c, oy + ky, ox + kx].
+template <class A, size_t O, size_t V>
+inline void correlate_channels_row(const ChannelCorrelation& g, size_t oy, size_t ox, size_t count, bool accumulate) {
+  using B = Batch<A>;
+  constexpr size_t wv = width<A>;
+  const bool full = count == V * wv;
+  B acc[O][V];
+  for (size_t o = 0; o < O; ++o)
+    for (size_t v = 0; v < V; ++v) {
+      float* out = g.y + o * g.y_plane + oy * g.out_width + ox + v * wv;
+      acc[o][v] = !accumulate ? B(0.f) : full ? B::load_unaligned(out) : load<A>(out, count - v * wv);
+    }
+  for (size_t c = 0; c < g.channels; ++c)
+    for (size_t ky = 0; ky < g.kh; ++ky) {
+      const float* in = g.x + c * g.x_plane + (oy + ky) * g.x_width + ox;
+      const float* wk = g.w + c * g.w_channel + ky * g.kw;
+      for (size_t kx = 0; kx < g.kw; ++kx) {
+        B value[V];
+        for (size_t v = 0; v < V; ++v) value[v] = full ? B::load_unaligned(in + kx + v * wv) : load<A>(in + kx + v * wv, count - v * wv);
+        for (size_t o = 0; o < O; ++o) {
+          const B weight(wk[o * g.w_out + kx]);
+          for (size_t v = 0; v < V; ++v) acc[o][v] = xsimd::fma(weight, value[v], acc[o][v]);
+        }
+      }
+    }
+  for (size_t o = 0; o < O; ++o)
+    for (size_t v = 0; v < V; ++v) {
+      float* out = g.y + o * g.y_plane + oy * g.out_width + ox + v * wv;
+      if (full) {
+        acc[o][v].store_unaligned(out);
+      } else {
+        store<A>(out, acc[o][v], count - v * wv);
+      }
+    }
+}
+
+template <class A, size_t O>
+void correlate_channels_fixed(const ChannelCorrelation& g, bool accumulate) {
+  constexpr size_t wv = width<A>;
+  for (size_t oy = 0; oy < g.out_height; ++oy) {
+    size_t ox = 0;
+    for (; ox + 2 * wv <= g.out_width; ox += 2 * wv) correlate_channels_row<A, O, 2>(g, oy, ox, 2 * wv, accumulate);
+    for (; ox < g.out_width; ox += wv) correlate_channels_row<A, O, 1>(g, oy, ox, std::min(wv, g.out_width - ox), accumulate);
+  }
+}
+
+template <class A>
+void correlate_channels(const ChannelCorrelation& g, bool accumulate) {
+  // Groups of up to 4 output channels: 4 x 2 accumulators and 2 input vectors per tap.
+  ChannelCorrelation group = g;
+  for (size_t first = 0; first < g.out_channels; first += 4) {
+    group.w = g.w + first * g.w_out;
+    group.y = g.y + first * g.y_plane;
+    switch (std::min<size_t>(4, g.out_channels - first)) {
+      case 1: correlate_channels_fixed<A, 1>(group, accumulate); break;
+      case 2: correlate_channels_fixed<A, 2>(group, accumulate); break;
+      case 3: correlate_channels_fixed<A, 3>(group, accumulate); break;
+      default: correlate_channels_fixed<A, 4>(group, accumulate); break;
+    }
+  }
+}
+
+// dw[o, c, ky, kx] += sum_oy,ox dy[o, oy, ox] x[c, oy + ky, ox + kx] for O output channels and a
+// KW-wide kernel: O x KW accumulators, each input vector loaded once per row and tap column.
+template <class A, size_t O, size_t KW>
+void correlate_channels_weight_grad_fixed(const ChannelCorrelation& g, const float* dy, float* dw) {
+  using B = Batch<A>;
+  for (size_t c = 0; c < g.channels; ++c)
+    for (size_t ky = 0; ky < g.kh; ++ky) {
+      B acc[O][KW];
+      for (size_t o = 0; o < O; ++o)
+        for (size_t kx = 0; kx < KW; ++kx) acc[o][kx] = B(0.f);
+      for (size_t oy = 0; oy < g.out_height; ++oy) {
+        const float* in = g.x + c * g.x_plane + (oy + ky) * g.x_width;
+        each_batch<A>(g.out_width, [&](size_t ox, size_t count) {
+          B grad[O];
+          for (size_t o = 0; o < O; ++o) grad[o] = load<A>(dy + o * g.y_plane + oy * g.out_width + ox, count);
+          for (size_t kx = 0; kx < KW; ++kx) {
+            const B value = load<A>(in + ox + kx, count);
+            for (size_t o = 0; o < O; ++o) acc[o][kx] = xsimd::fma(grad[o], value, acc[o][kx]);
+          }
+        });
+      }
+      for (size_t o = 0; o < O; ++o)
+        for (size_t kx = 0; kx < KW; ++kx) dw[o * g.w_out + c * g.w_channel + ky * KW + kx] += xsimd::hadd(acc[o][kx]);
+    }
+}
+
+template <class A, size_t KW>
+void correlate_channels_weight_grad_width(const ChannelCorrelation& g, const float* dy, float* dw) {
+  for (size_t first = 0; first < g.out_channels; first += 4) {
+    const float* group_dy = dy + first * g.y_plane;
+    float* group_dw = dw + first * g.w_out;
+    switch (std::min<size_t>(4, g.out_channels - first)) {
+      case 1: correlate_channels_weight_grad_fixed<A, 1, KW>(g, group_dy, group_dw); break;
+      case 2: correlate_channels_weight_grad_fixed<A, 2, KW>(g, group_dy, group_dw); break;
+      case 3: correlate_channels_weight_grad_fixed<A, 3, KW>(g, group_dy, group_dw); break;
+      default: correlate_channels_weight_grad_fixed<A, 4, KW>(g, group_dy, group_dw); break;
+    }
+  }
+}
+
+template <class A>
+void correlate_channels_weight_grad(const ChannelCorrelation& g, const float* dy, float* dw) {
+  if (g.kw == 3) {
+    correlate_channels_weight_grad_width<A, 3>(g, dy, dw);
+  } else {
+    correlate_channels_weight_grad_width<A, 5>(g, dy, dw);
+  }
 }
 
 }  // namespace

@@ -33,6 +33,8 @@ KernelTable make_table(const char* name) {
   t.gemm_pack_b_floats = GemmShape<A>::pack_b_floats;
   t.correlate_valid = &correlate_valid<A>;
   t.correlate_valid_weight_grad = &correlate_valid_weight_grad<A>;
+  t.correlate_channels = &correlate_channels<A>;
+  t.correlate_channels_weight_grad = &correlate_channels_weight_grad<A>;
   t.adam_update = &adam_update<A>;
   t.sgd_update = &sgd_update<A>;
   t.fma_throughput = &fma_throughput<A>;
