@@ -109,7 +109,7 @@ ad::Tensor teacher_maps(const TeacherNet& net, const ad::Tensor& images) {
       for (std::int64_t t = 0; t < net.types; ++t) {
         const float even = quadrature.data()[((b * 2 * net.types) + 2 * t) * pixels + p];
         const float odd = quadrature.data()[((b * 2 * net.types) + 2 * t + 1) * pixels + p];
-        const float energy = std::sqrt(even * even + odd * odd);
+        const float energy = even * even + odd * odd;  // Adelson & Bergen's energy: squared, not the amplitude
         energy_sum += energy;
         maps.data()[(b * net.types + t) * pixels + p] = t % 2 == 0 ? std::max(even, 0.f) : energy;
       }

@@ -2,8 +2,8 @@
 // Nonlinear ground-truth populations (SPEC 4.3, the paper's Fig. 5), deterministic from a seed.
 // The paper's VGG-19 units are not available, so two documented teachers stand in:
 // - v1: V1-like cell types on 13x13 receptive fields. Type t is a simple cell (half-wave rectified
-//   even Gabor) when t is even, a complex cell (Gabor energy: the quadrature pair's amplitude)
-//   when odd; pair t/2 of P = ceil(T/2) has orientation pi (t/2) / P and spatial frequency 0.12
+//   even Gabor) when t is even, a complex cell (the energy model: the sum of the squared
+//   responses of a quadrature pair of Gabors) when odd; pair t/2 of P = ceil(T/2) has orientation pi (t/2) / P and spatial frequency 0.12
 //   or 0.2 cycles/px alternately. With divisive normalisation each response is divided by
 //   0.5 + the local Gabor energy averaged over all types.
 // - random_cnn: a fixed random 3-layer CNN (5x5 kernels, 16, 16, T channels, ReLU after each,
