@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "autodiff/functions.hpp"
+#include "nn/clustering.hpp"
 #include "nn/init.hpp"
 #include "nn/layers.hpp"
 #include "nn/readout.hpp"
@@ -289,6 +290,34 @@ TEST_CASE("OLS, ridge and lasso recover a linear model; ridge matches the normal
       c[row] -= factor * c[col];
     }
   for (std::size_t j = 0; j < p; ++j) CHECK(strong.weights[j] == doctest::Approx(c[j] / g[j * p + j]).epsilon(1e-9));
+}
+
+
+TEST_CASE("k-means finds separated clusters, BIC picks their number, the adjusted Rand index scores labelings") {
+  // Hand-computed: contingency [[2, 1, 0], [0, 1, 2]] gives (2 - 1.2) / (4.5 - 1.2).
+  CHECK(nn::adjusted_rand_index({0, 0, 0, 1, 1, 1}, {0, 0, 1, 1, 2, 2}) == doctest::Approx(0.8 / 3.3));
+  CHECK(nn::adjusted_rand_index({0, 0, 1, 1, 2}, {5, 5, 3, 3, 9}) == doctest::Approx(1.0));
+  CHECK_THROWS_AS(nn::adjusted_rand_index({0, 1}, {0}), std::invalid_argument);
+
+  std::mt19937_64 rng(3);
+  std::normal_distribution<float> noise(0.f, 0.1f);
+  const float centres[3][2] = {{0.f, 0.f}, {2.f, 0.f}, {0.f, 2.f}};
+  ad::Tensor points({150, 2});
+  std::vector<std::int64_t> truth;
+  for (std::int64_t i = 0; i < 150; ++i) {
+    truth.push_back(i % 3);
+    for (int j = 0; j < 2; ++j) points.data()[i * 2 + j] = centres[i % 3][j] + noise(rng);
+  }
+  const nn::Clustering three = nn::kmeans(points, 3);
+  CHECK(nn::adjusted_rand_index(three.labels, truth) == doctest::Approx(1.0));
+  CHECK(nn::kmeans(points, 2).inertia > 10 * three.inertia);
+  const nn::Clustering chosen = nn::kmeans_bic(points, 6);
+  CHECK(chosen.centroids.shape()[0] == 3);
+  CHECK_THROWS_AS(nn::kmeans(points, 151), std::invalid_argument);
+
+  // Barcodes: unit rows of the transposed feature weights, whatever the gain.
+  const ad::Tensor barcodes = nn::feature_barcodes(ad::Tensor::from_values({2, 2}, {3.f, -1.f, 4.f, 0.f}));
+  CHECK(barcodes.to_vector() == std::vector<float>{0.6f, 0.8f, -1.f, 0.f});
 }
 
 }  // namespace ww::nn

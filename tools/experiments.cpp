@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "nn/clustering.hpp"
 #include "nn/metrics.hpp"
 #include "nn/regression.hpp"
 #include "tools/glm.hpp"
@@ -173,6 +174,16 @@ double type_accuracy(const ad::Tensor& features, const ad::Tensor& types) {
     best = std::max(best, static_cast<double>(correct) / static_cast<double>(neurons));
   } while (std::next_permutation(channel_of_type.begin(), channel_of_type.end()));
   return best;
+}
+
+double type_clustering_ari(const ad::Tensor& features, const ad::Tensor& types, std::uint64_t seed) {
+  std::vector<std::int64_t> truth;
+  std::int64_t type_count = 0;
+  for (std::size_t i = 0; i < types.numel(); ++i) {
+    truth.push_back(std::llround(types.data()[i]));
+    type_count = std::max(type_count, truth.back() + 1);
+  }
+  return nn::adjusted_rand_index(nn::kmeans(nn::feature_barcodes(features), type_count, 10, seed).labels, truth);
 }
 
 Result fit_regression(const io::Population& population, const std::string& kind, std::int64_t neurons) {

@@ -21,6 +21,7 @@ struct Result {
   ad::Tensor features;     // [K, N]: the CNN's feature weights (factorized and fixed-mask readouts)
   ad::Tensor masks;        // [N, H*W]: the factorized readout's location masks
   double type_accuracy = -1.0;  // cell-type classification by feature weights, where types are known
+  double type_ari = -2.0;       // adjusted Rand index of k-means clusters of the barcodes vs the true types (ARI >= -1)
 };
 
 struct Strengths {
@@ -56,6 +57,10 @@ Result fit_glm_baseline(const io::Population& population, std::uint64_t seed);
 // The share of neurons whose largest |feature weight| [K, N] names their true type [N] (0..K-1),
 // under the best matching of channels to types (the model's channel order is arbitrary).
 double type_accuracy(const ad::Tensor& features, const ad::Tensor& types);
+
+// k-means (k = the number of true types) of the normalised feature weights [K, N] against the
+// true types [N]: the adjusted Rand index.
+double type_clustering_ari(const ad::Tensor& features, const ad::Tensor& types, std::uint64_t seed);
 
 // Ridge, lasso or OLS per neuron on the 17x17 stimulus crop at its true location (as the paper's
 // baselines), strength chosen on the last 20% of the training samples; `neurons` of the population

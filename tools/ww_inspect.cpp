@@ -1,12 +1,17 @@
-// ww-inspect: what a checkpoint holds (layers, shapes, parameter counts, training state), and an
-// export of its parameters as .npy and of kernels, masks and feature weights as PNG pictures.
+// ww-inspect: what a checkpoint holds (layers, shapes, parameter counts, training state), an
+// export of its parameters as .npy and of kernels, masks and feature weights as PNG pictures, and
+// functional cell types: k-means of the neurons' normalised feature weights.
 #include <CLI/CLI.hpp>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
+#include "io/atomic_file.hpp"
 #include "io/figures.hpp"
 #include "io/npy.hpp"
+#include "nn/clustering.hpp"
 #include "tools/cli.hpp"
 #include "tools/training.hpp"
 
@@ -20,6 +25,45 @@ Tensor kernel_tiles(const Tensor& kernel) {
   return kernel.reshaped({s[0] * s[1], s[2], s[3]});
 }
 
+// k-means of the barcodes (k given, or by BIC up to 16), per neuron labels to `path`; with true
+// types, their adjusted Rand index.
+void write_cell_types(const ww::nn::Model& model, std::int64_t clusters, const std::string& true_types_path, const std::string& path) {
+  Tensor features;
+  for (const auto& [name, var] : model.named_parameters())
+    if (name == "readout.features") features = var.value();
+  if (!features.defined()) {
+    throw std::runtime_error("--cell-types: the " + ww::nn::to_string(model.config().readout.kind) +
+                             " readout has no feature weights to cluster (factorized, fixed mask and Gaussian readouts do)");
+  }
+  if (model.config().readout.kind == ww::nn::ReadoutKind::gaussian) {  // stored [N, K]: make it [K, N]
+    const std::int64_t neurons = features.shape()[0], channels = features.shape()[1];
+    Tensor transposed({channels, neurons});
+    for (std::int64_t n = 0; n < neurons; ++n)
+      for (std::int64_t k = 0; k < channels; ++k) transposed.data()[k * neurons + n] = features.data()[n * channels + k];
+    features = transposed;
+  }
+  const Tensor barcodes = ww::nn::feature_barcodes(features);
+  const ww::nn::Clustering clustering = clusters > 0 ? ww::nn::kmeans(barcodes, clusters) : ww::nn::kmeans_bic(barcodes, 16);
+  const auto k = clustering.centroids.shape()[0];
+  nlohmann::json out = {{"clusters", k}, {"chosen_by", clusters > 0 ? "given" : "BIC"}, {"bic", clustering.bic}, {"labels", clustering.labels}};
+  std::printf("\ncell types   %lld clusters (%s) of %lld neurons' normalised feature weights", static_cast<long long>(k),
+              clusters > 0 ? "given" : "BIC", static_cast<long long>(barcodes.shape()[0]));
+  if (!true_types_path.empty()) {
+    const Tensor truth = ww::io::read_npy(true_types_path).to_tensor();
+    if (truth.numel() != clustering.labels.size()) {
+      throw std::runtime_error(true_types_path + ": " + std::to_string(truth.numel()) + " types for " +
+                               std::to_string(clustering.labels.size()) + " neurons");
+    }
+    std::vector<std::int64_t> types;
+    for (std::size_t i = 0; i < truth.numel(); ++i) types.push_back(std::llround(truth.data()[i]));
+    const double ari = ww::nn::adjusted_rand_index(clustering.labels, types);
+    out["adjusted_rand_index"] = ari;
+    std::printf(", adjusted Rand index %.3f against %s", ari, true_types_path.c_str());
+  }
+  ww::io::write_file_atomically(path, out.dump(1) + "\n");
+  std::printf(" -> %s\n", path.c_str());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -29,6 +73,12 @@ int main(int argc, char** argv) {
   app.add_option("--checkpoint", checkpoint_path, "checkpoint.wwc written by ww-train")->required()->check(CLI::ExistingFile);
   app.add_option("--export", export_dir, "folder for <parameter>.npy files and kernels/masks/features PNGs");
   app.add_option("--max-neurons", max_neurons, "neurons shown in the masks picture")->check(CLI::PositiveNumber);
+  std::string cell_types, true_types;
+  std::int64_t clusters = 0;
+  app.add_option("--cell-types", cell_types, "write each neuron's functional cell type (k-means of its normalised feature weights) to this JSON file");
+  app.add_option("--clusters", clusters, "cell types to find (default: chosen by BIC, up to 16)")->check(CLI::PositiveNumber);
+  app.add_option("--true-types", true_types, "ground-truth types .npy [neurons] (e.g. ww-simulate's types.npy): report the adjusted Rand index")
+      ->check(CLI::ExistingFile);
   CLI11_PARSE(app, argc, argv);
   return ww::tools::run_tool("ww-inspect", [&] {
     const ww::io::Checkpoint checkpoint = ww::io::load_checkpoint(checkpoint_path);
@@ -58,6 +108,7 @@ int main(int argc, char** argv) {
       std::printf("%-36s %-16s %10zu\n", name.c_str(), ww::ad::shape_string(var.shape()).c_str(), var.numel());
     }
     std::printf("%-36s %-16s %10zu\n", "total", "", model->parameter_count());
+    if (!cell_types.empty()) write_cell_types(*model, clusters, true_types, cell_types);
     if (export_dir.empty()) return int{ww::tools::ok};
 
     std::filesystem::create_directories(export_dir);

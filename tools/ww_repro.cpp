@@ -136,6 +136,7 @@ void add_result(const Result& r, std::vector<Result>& results) {
   std::printf("  %-15s N=%-5lld D=%-6lld FEV %6.3f  (%s) %.1f s", r.model.c_str(), static_cast<long long>(r.neurons),
               static_cast<long long>(r.samples), r.fev, r.chosen.c_str(), r.seconds);
   if (r.type_accuracy >= 0) std::printf("; %.1f%% of cells typed right by their largest feature weight", 100 * r.type_accuracy);
+  if (r.type_ari >= -1) std::printf("; k-means of the barcodes: ARI %.3f", r.type_ari);
   std::printf("\n");
   std::fflush(stdout);
   results.push_back(r);
@@ -145,6 +146,7 @@ nlohmann::json to_json(const Result& r) {
   nlohmann::json j = {{"model", r.model}, {"neurons", r.neurons}, {"samples", r.samples}, {"fev", r.fev}, {"seconds", r.seconds},
                       {"chosen", r.chosen}};
   if (r.type_accuracy >= 0) j["type_accuracy"] = r.type_accuracy;
+  if (r.type_ari >= -1) j["type_ari"] = r.type_ari;
   return j;
 }
 
@@ -251,7 +253,10 @@ void run_linear(const std::string& experiment, const Plan& plan, std::uint64_t s
         grid.push_back({strength, plan.two_types ? strength : 0.f});
       }
       Result cnn = ww::experiments::fit_factorized_cnn(p, plan.two_types ? 2 : 1, grid, seed);
-      if (plan.two_types) cnn.type_accuracy = ww::experiments::type_accuracy(cnn.features, p.types);
+      if (plan.two_types) {
+        cnn.type_accuracy = ww::experiments::type_accuracy(cnn.features, p.types);
+        cnn.type_ari = ww::experiments::type_clustering_ari(cnn.features, p.types, seed);
+      }
       report(cnn);
       if (neurons != plan.neurons.back()) continue;
       for (const std::string& kind : plan.regressions) {
@@ -293,6 +298,7 @@ void run_nonlinear(const std::string& experiment, const NonlinearPlan& plan, con
         Result r = ww::experiments::fit_cnn(p, readout_model_name(readout), candidates);
         // Matching channels to types tries every permutation: affordable up to 8 types.
         if (r.features.defined() && types <= 8) r.type_accuracy = ww::experiments::type_accuracy(r.features, p.types);
+        if (r.features.defined()) r.type_ari = ww::experiments::type_clustering_ari(r.features, p.types, seed);
         add_result(r, results);
         if (readout == ww::nn::ReadoutKind::factorized) last_cnn = r;
       }
