@@ -118,6 +118,14 @@ TEST_CASE("teacher-student: ww-train recovers a factorized-readout teacher (FEV 
                                              "--out", dir + "/prediction.npy"});
   CHECK(predict.exit_code == 0);
   CHECK(io::read_npy(dir + "/prediction.npy").shape == std::vector<std::int64_t>{1000, 30});
+  // Cell types of the 30 neurons from their feature weights, written per neuron.
+  const CommandResult types = run("ww-inspect", {"--checkpoint", dir + "/out/checkpoint.wwc", "--cell-types", dir + "/types.json",
+                                                 "--clusters", "3"});
+  INFO(types.output);
+  CHECK(types.exit_code == 0);
+  const auto clustering = nlohmann::json::parse(std::ifstream(dir + "/types.json"));
+  CHECK(clustering["clusters"] == 3);
+  CHECK(clustering["labels"].size() == 30);
   std::filesystem::remove_all(dir);
 }
 
@@ -195,6 +203,20 @@ TEST_CASE("ww-simulate writes a population's data and ground truth; the same see
   }
   CHECK(io::read_npy(dir + "/a/types.npy").to_tensor().data()[5] == 1.f);  // the second half is the large type
   CHECK(run("ww-simulate", {"linear", "--neurons", "0", "--out", dir + "/c"}).exit_code != 0);
+  // Nonlinear populations: types x units neurons on 44x44 crops; the V1 teacher's Gabors as kernels.
+  const CommandResult v1 = run("ww-simulate", {"v1", "--types", "2", "--units-per-type", "3", "--samples", "20", "--test-samples", "10",
+                                               "--out", dir + "/v1"});
+  INFO(v1.output);
+  REQUIRE(v1.exit_code == 0);
+  CHECK(io::read_npy(dir + "/v1/images.npy").shape == ad::Shape{20, 1, 44, 44});
+  CHECK(io::read_npy(dir + "/v1/responses.npy").shape == ad::Shape{20, 6});
+  CHECK(io::read_npy(dir + "/v1/kernels.npy").shape == ad::Shape{2, 13, 13});
+  REQUIRE(run("ww-simulate", {"random-cnn", "--samples", "20", "--test-samples", "10", "--out", dir + "/cnn"}).exit_code == 0);
+  CHECK(io::read_npy(dir + "/cnn/test_responses.npy").shape == ad::Shape{10, 1000});
+  CHECK_FALSE(std::filesystem::exists(dir + "/cnn/kernels.npy"));
+  const CommandResult neurons = run("ww-simulate", {"v1", "--neurons", "5", "--out", dir + "/d"});
+  CHECK(neurons.exit_code == 2);
+  CHECK(neurons.output.find("--types x --units-per-type") != std::string::npos);
   std::filesystem::remove_all(dir);
 }
 
