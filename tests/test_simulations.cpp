@@ -28,6 +28,17 @@ double neighbour_correlation(const std::vector<io::GrayImage>& images) {
   return cov / std::sqrt((sxx / count - sx * sx / count / count) * (syy / count - sy * sy / count / count));
 }
 
+io::NonlinearPopulationConfig small_population(io::Teacher teacher, std::int64_t types, std::int64_t units, std::int64_t train,
+                                              std::int64_t test) {
+  io::NonlinearPopulationConfig config;
+  config.teacher = teacher;
+  config.types = types;
+  config.units_per_type = units;
+  config.train_samples = train;
+  config.test_samples = test;
+  return config;
+}
+
 }  // namespace
 
 TEST_CASE("dead leaves: deterministic, covered, smooth like natural images; crops are standardised") {
@@ -68,11 +79,7 @@ TEST_CASE("photographs: a folder is read as gray images; a missing folder, an em
 }
 
 TEST_CASE("V1-like population: simple cells are the rectified Gabor at their place, mean 0.1 per type, deterministic") {
-  io::NonlinearPopulationConfig config;
-  config.types = 4;
-  config.units_per_type = 20;
-  config.train_samples = 200;
-  config.test_samples = 300;
+  const io::NonlinearPopulationConfig config = small_population(io::Teacher::v1, 4, 20, 200, 300);
   const io::Population p = io::make_nonlinear_population(config);
   REQUIRE(p.test_truth.shape() == ad::Shape{300, 80});
   REQUIRE(p.kernels.shape() == ad::Shape{4, 13, 13});
@@ -107,22 +114,13 @@ TEST_CASE("V1-like population: simple cells are the rectified Gabor at their pla
   CHECK(complex_zero == 0);
 }
 
-TEST_CASE("random-CNN population and divisive normalisation: responses non-negative, noise of variance |r|") {
-  io::NonlinearPopulationConfig config;
-  config.teacher = io::Teacher::random_cnn;
-  config.types = 3;
-  config.units_per_type = 10;
-  config.train_samples = 50;
-  config.test_samples = 2000;
-  const io::Population p = io::make_nonlinear_population(config);
+TEST_CASE("random-CNN population and divisive normalisation: non-negative responses; normalisation changes responses, not images") {
+  const io::Population p = io::make_nonlinear_population(small_population(io::Teacher::random_cnn, 3, 10, 50, 2000));
   CHECK(p.test_truth.shape() == ad::Shape{2000, 30});
   CHECK_FALSE(p.kernels.defined());
   for (float r : p.test_truth.to_vector()) REQUIRE(r >= 0.f);
   // The same images and units with and without normalisation differ, and both keep mean 0.1.
-  io::NonlinearPopulationConfig v1;
-  v1.units_per_type = 5;
-  v1.train_samples = 50;
-  v1.test_samples = 500;
+  const io::NonlinearPopulationConfig v1 = small_population(io::Teacher::v1, 4, 5, 50, 500);
   io::NonlinearPopulationConfig normalised = v1;
   normalised.divisive_normalization = true;
   const io::Population plain = io::make_nonlinear_population(v1), divided = io::make_nonlinear_population(normalised);

@@ -114,13 +114,11 @@ io::Config nonlinear_model_config(std::int64_t types, nn::ReadoutKind readout, f
       penalties.mask_l1 = penalties.feature_l1 = strength;
       break;
     case nn::ReadoutKind::fixed_mask:
+    case nn::ReadoutKind::gaussian:
       penalties.feature_l1 = strength;
       break;
     case nn::ReadoutKind::fully_connected:
       penalties.readout_l2 = penalties.activity_l1 = strength;
-      break;
-    case nn::ReadoutKind::gaussian:
-      penalties.feature_l1 = strength;
       break;
   }
   config.training.learning_rate = 1e-3f;
