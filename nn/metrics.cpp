@@ -2,7 +2,9 @@
 
 #include <cmath>
 #include <limits>
+#include <map>
 #include <stdexcept>
+#include <string>
 
 namespace ww::nn {
 namespace {
@@ -45,6 +47,8 @@ std::vector<Moments> moments(const ad::Tensor& p, const ad::Tensor& t, const cha
 
 constexpr double nan = std::numeric_limits<double>::quiet_NaN();
 
+double finite_or_zero(double value) { return std::isfinite(value) ? value : 0.0; }
+
 }  // namespace
 
 std::vector<double> fev_per_neuron(const ad::Tensor& prediction, const ad::Tensor& truth) {
@@ -69,6 +73,70 @@ double finite_mean(const std::vector<double>& values) {
       ++count;
     }
   return count > 0 ? sum / static_cast<double>(count) : nan;
+}
+
+RepeatMetrics repeat_metrics(const ad::Tensor& prediction, const ad::Tensor& responses, const std::vector<std::int64_t>& image_ids) {
+  if (prediction.shape() != responses.shape() || responses.rank() != 2 ||
+      static_cast<std::size_t>(responses.shape()[0]) != image_ids.size()) {
+    throw std::invalid_argument("repeat metrics: prediction " + ad::shape_string(prediction.shape()) + ", responses " +
+                                ad::shape_string(responses.shape()) + " and " + std::to_string(image_ids.size()) +
+                                " image ids must agree: [trials, neurons] and one id per trial");
+  }
+  const std::int64_t trials = responses.shape()[0], neurons = responses.shape()[1];
+  std::map<std::int64_t, std::vector<std::int64_t>> trials_of;  // image id -> its trials
+  for (std::int64_t t = 0; t < trials; ++t) trials_of[image_ids[static_cast<std::size_t>(t)]].push_back(t);
+  std::int64_t repeated_images = 0;
+  for (const auto& [id, list] : trials_of) repeated_images += list.size() >= 2;
+  if (repeated_images == 0) throw std::invalid_argument("repeat metrics: no image is shown more than once");
+
+  const auto images = static_cast<std::int64_t>(trials_of.size());
+  ad::Tensor average_response({images, neurons}), average_prediction({images, neurons});
+  ad::Tensor oracle_target({trials, neurons}), oracle_reference({trials, neurons});
+  std::vector<double> noise_variance(static_cast<std::size_t>(neurons), 0.0);
+  std::int64_t image = 0, oracle_rows = 0;
+  for (const auto& [id, list] : trials_of) {
+    const auto repeats = static_cast<double>(list.size());
+    for (std::int64_t n = 0; n < neurons; ++n) {
+      double sum = 0.0, sum_prediction = 0.0, squares = 0.0;
+      for (const std::int64_t t : list) {
+        const double y = responses.data()[t * neurons + n];
+        sum += y;
+        squares += y * y;
+        sum_prediction += prediction.data()[t * neurons + n];
+      }
+      average_response.data()[image * neurons + n] = static_cast<float>(sum / repeats);
+      average_prediction.data()[image * neurons + n] = static_cast<float>(sum_prediction / repeats);
+      if (list.size() < 2) continue;
+      noise_variance[static_cast<std::size_t>(n)] += (squares - sum * sum / repeats) / (repeats - 1.0) / static_cast<double>(repeated_images);
+      for (std::size_t i = 0; i < list.size(); ++i) {  // leave-one-out means
+        const double y = responses.data()[list[i] * neurons + n];
+        oracle_target.data()[(oracle_rows + static_cast<std::int64_t>(i)) * neurons + n] = static_cast<float>(y);
+        oracle_reference.data()[(oracle_rows + static_cast<std::int64_t>(i)) * neurons + n] = static_cast<float>((sum - y) / (repeats - 1.0));
+      }
+    }
+    if (list.size() >= 2) oracle_rows += static_cast<std::int64_t>(list.size());
+    ++image;
+  }
+  RepeatMetrics m;
+  m.correlation_to_average = correlation_per_neuron(average_prediction, average_response);
+  m.single_trial_correlation = correlation_per_neuron(prediction, responses);
+  m.oracle_correlation = correlation_per_neuron(ad::slice_rows(oracle_reference, 0, oracle_rows), ad::slice_rows(oracle_target, 0, oracle_rows));
+  const std::vector<Moments> trial_moments = moments(prediction, responses, "repeat metrics");
+  double oracle_dot_test = 0.0, oracle_squares = 0.0;
+  for (std::int64_t n = 0; n < neurons; ++n) {
+    const Moments& x = trial_moments[static_cast<std::size_t>(n)];
+    const double total = x.var_t * static_cast<double>(trials) / static_cast<double>(trials - 1);
+    const double noise = noise_variance[static_cast<std::size_t>(n)];
+    m.explainable_variance.push_back(total > 0 ? (total - noise) / total : nan);
+    m.feve.push_back(total > noise ? 1.0 - (x.mse - noise) / (total - noise) : nan);
+    // Neurons without a finite correlation count as 0, as they would predict nothing.
+    const double oracle = finite_or_zero(m.oracle_correlation[static_cast<std::size_t>(n)]);
+    const double test = finite_or_zero(m.correlation_to_average[static_cast<std::size_t>(n)]);
+    oracle_dot_test += oracle * test;
+    oracle_squares += oracle * oracle;
+  }
+  m.fraction_of_oracle = oracle_squares > 0 ? oracle_dot_test / oracle_squares : nan;
+  return m;
 }
 
 }  // namespace ww::nn

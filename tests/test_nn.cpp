@@ -10,6 +10,7 @@
 #include "nn/clustering.hpp"
 #include "nn/init.hpp"
 #include "nn/layers.hpp"
+#include "nn/metrics.hpp"
 #include "nn/readout.hpp"
 #include "nn/regression.hpp"
 
@@ -318,6 +319,32 @@ TEST_CASE("k-means finds separated clusters, BIC picks their number, the adjuste
   // Barcodes: unit rows of the transposed feature weights, whatever the gain.
   const ad::Tensor barcodes = nn::feature_barcodes(ad::Tensor::from_values({2, 2}, {3.f, -1.f, 4.f, 0.f}));
   CHECK(barcodes.to_vector() == std::vector<float>{0.6f, 0.8f, -1.f, 0.f});
+}
+
+TEST_CASE("metrics over repeats: correlation to the average, oracle, explainable variance, FEVE (a hand-computed example)") {
+  // Image 7 shown twice, image 9 three times, image 3 once; neuron 1 is neuron 0 doubled.
+  const std::vector<std::int64_t> ids = {7, 9, 7, 9, 9, 3};
+  const std::vector<float> y = {1, 2, 3, 4, 6, 5}, p = {1, 3, 1, 3, 3, 2};
+  ad::Tensor responses({6, 2}), prediction({6, 2});
+  for (std::size_t t = 0; t < 6; ++t) {
+    responses.data()[2 * t] = y[t], responses.data()[2 * t + 1] = 2 * y[t];
+    prediction.data()[2 * t] = p[t], prediction.data()[2 * t + 1] = 2 * p[t];
+  }
+  const RepeatMetrics m = repeat_metrics(prediction, responses, ids);
+  for (std::size_t n = 0; n < 2; ++n) {
+    // Averages per image (7, 9, 3): responses 2, 4, 5 and predictions 1, 3, 2.
+    CHECK(m.correlation_to_average[n] == doctest::Approx(0.6546536707));
+    CHECK(m.single_trial_correlation[n] == doctest::Approx(0.4892942540));
+    // Trials against the mean of their image's other repeats: (1, 3), (3, 1), (2, 5), (4, 4), (6, 3).
+    CHECK(m.oracle_correlation[n] == doctest::Approx(-0.1051499456));
+    // Noise variance (2 + 4) / 2 = 3, total variance 3.5, mean squared error 4.
+    CHECK(m.explainable_variance[n] == doctest::Approx(0.5 / 3.5));
+    CHECK(m.feve[n] == doctest::Approx(1.0 - (4.0 - 3.0) / 0.5));
+  }
+  CHECK(m.fraction_of_oracle == doctest::Approx(0.6546536707 / -0.1051499456));
+  CHECK_THROWS_WITH_AS(repeat_metrics(prediction, responses, {1, 2, 3, 4, 5, 6}), doctest::Contains("no image is shown more than once"),
+                       std::invalid_argument);
+  CHECK_THROWS_AS(repeat_metrics(prediction, responses, {1, 1}), std::invalid_argument);
 }
 
 }  // namespace ww::nn
