@@ -114,6 +114,30 @@ TEST_CASE("teacher-student: ww-train recovers a factorized-readout teacher (FEV 
   INFO(eval.output);
   CHECK(eval.exit_code == 0);
   CHECK(eval.output.find("mean FEV") != std::string::npos);
+  // The first 500 test images shown twice with noise-free responses: repeats agree exactly, so the
+  // oracle is 1, all variance is explainable and FEVE is the FEV.
+  std::vector<std::int64_t> rows;
+  ad::Tensor ids({1000});
+  for (std::int64_t t = 0; t < 1000; ++t) rows.push_back(t % 500), ids.data()[t] = static_cast<float>(t % 500);
+  io::write_npy(dir + "/repeat_images.npy", ad::gather_rows(data.test_images, rows));
+  io::write_npy(dir + "/repeat_truth.npy", ad::gather_rows(data.test_truth, rows));
+  io::write_npy(dir + "/ids.npy", ids);
+  const CommandResult repeated = run("ww-eval", {"--checkpoint", dir + "/out/checkpoint.wwc", "--images", dir + "/repeat_images.npy",
+                                                 "--responses", dir + "/repeat_truth.npy", "--image-ids", dir + "/ids.npy",
+                                                 "--json", dir + "/repeats.json"});
+  INFO(repeated.output);
+  REQUIRE(repeated.exit_code == 0);
+  const auto report = nlohmann::json::parse(std::ifstream(dir + "/repeats.json"))["repeats"];
+  CHECK(report["mean_oracle_correlation"].get<double>() == doctest::Approx(1.0));
+  CHECK(report["mean_explainable_variance"].get<double>() == doctest::Approx(1.0));
+  const double fev_of_repeats = nlohmann::json::parse(std::ifstream(dir + "/repeats.json"))["mean_fev"].get<double>();
+  CHECK(report["mean_feve"].get<double>() == doctest::Approx(fev_of_repeats).epsilon(1e-3));  // variances differ by ddof only
+  CHECK(report["feve"].size() == 30);
+  io::write_npy(dir + "/three_ids.npy", ad::Tensor::from_values({3}, {0, 0, 1}));
+  const CommandResult short_ids = run("ww-eval", {"--checkpoint", dir + "/out/checkpoint.wwc", "--images", dir + "/test_images.npy",
+                                                  "--responses", dir + "/test_truth.npy", "--image-ids", dir + "/three_ids.npy"});
+  CHECK(short_ids.exit_code == 2);
+  CHECK(short_ids.output.find("three_ids.npy: 3 image ids for 1000 test trials") != std::string::npos);
   const CommandResult predict = run("ww-predict", {"--checkpoint", dir + "/out/checkpoint.wwc", "--images", dir + "/test_images.npy",
                                              "--out", dir + "/prediction.npy"});
   CHECK(predict.exit_code == 0);

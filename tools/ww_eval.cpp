@@ -1,5 +1,7 @@
 // ww-eval: a trained model's accuracy on test data: per-neuron correlation and fraction of
-// variance explained (FEV when the responses are noise-free), with means, as a table and JSON.
+// variance explained (FEV when the responses are noise-free), with means, as a table and JSON;
+// with the trials' image ids, the metrics of repeated images too (correlation to the average over
+// repeats, oracle correlation, fraction of oracle, explainable variance, FEVE).
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -7,10 +9,27 @@
 #include <cstdio>
 
 #include "io/atomic_file.hpp"
+#include "io/npy.hpp"
 #include "nn/metrics.hpp"
 #include "ops/parallel.hpp"
 #include "tools/cli.hpp"
 #include "tools/training.hpp"
+
+namespace {
+
+// Integer ids, or floats holding integers (as ww-simulate and NumPy's default dtype write them).
+std::vector<std::int64_t> read_image_ids(const std::string& path) {
+  const ww::io::NpyArray array = ww::io::read_npy(path);
+  if (array.dtype != ww::io::DType::f4 && array.dtype != ww::io::DType::f8) return array.to_integers();
+  std::vector<std::int64_t> ids;
+  for (const float value : array.to_tensor().to_vector()) {
+    if (!(std::round(value) == value)) throw std::runtime_error(path + ": image ids must be integers, found " + std::to_string(value));
+    ids.push_back(static_cast<std::int64_t>(value));
+  }
+  return ids;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"ww-eval: evaluate a trained model on test images and responses"};
@@ -20,6 +39,9 @@ int main(int argc, char** argv) {
   app.add_option("--images", images_path, "test images .npy, or an .npz with 'images' and 'responses'")->required()->check(CLI::ExistingFile);
   app.add_option("--responses", responses_path, "test responses .npy [n, neurons] (noise-free for FEV)")->check(CLI::ExistingFile);
   app.add_option("--json", json_path, "also write every metric, per neuron too, to this JSON file");
+  std::string ids_path;
+  app.add_option("--image-ids", ids_path, "image id of each test trial .npy [n] (repeats share an id): metrics over repeats")
+      ->check(CLI::ExistingFile);
   app.add_option("--threads", threads, "worker threads (0: all cores)")->check(CLI::NonNegativeNumber);
   CLI11_PARSE(app, argc, argv);
   return ww::tools::run_tool("ww-eval", [&] {
@@ -47,13 +69,33 @@ int main(int argc, char** argv) {
     std::printf("%-28s %10.4f\n", ("loss (" + ww::nn::to_string(model->config().loss) + ")").c_str(), loss);
     std::printf("%-28s %10.4f\n", "mean correlation", mean_correlation);
     std::printf("%-28s %10.4f\n", "mean FEV", mean_fev);
+    auto finite_or_null = [](const std::vector<double>& values) {
+      nlohmann::json list = nlohmann::json::array();
+      for (double v : values) list.push_back(std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr));
+      return list;
+    };
+    nlohmann::json repeats;
+    if (!ids_path.empty()) {
+      const std::vector<std::int64_t> ids = read_image_ids(ids_path);
+      if (static_cast<std::int64_t>(ids.size()) != prediction.shape()[0]) {
+        throw std::runtime_error(ids_path + ": " + std::to_string(ids.size()) + " image ids for " +
+                                 std::to_string(prediction.shape()[0]) + " test trials");
+      }
+      const ww::nn::RepeatMetrics m = ww::nn::repeat_metrics(prediction, data.responses, ids);
+      const std::pair<const char*, const std::vector<double>*> rows[] = {
+          {"correlation_to_average", &m.correlation_to_average}, {"single_trial_correlation", &m.single_trial_correlation},
+          {"oracle_correlation", &m.oracle_correlation},         {"explainable_variance", &m.explainable_variance},
+          {"feve", &m.feve}};
+      for (const auto& [name, values] : rows) {
+        std::printf("%-28s %10.4f\n", ("mean " + std::string(name)).c_str(), ww::nn::finite_mean(*values));
+        repeats["mean_" + std::string(name)] = ww::nn::finite_mean(*values);
+        repeats[name] = finite_or_null(*values);
+      }
+      std::printf("%-28s %10.4f\n", "fraction of oracle", m.fraction_of_oracle);
+      repeats["fraction_of_oracle"] = m.fraction_of_oracle;
+    }
     if (!json_path.empty()) {
-      auto finite_or_null = [](const std::vector<double>& values) {
-        nlohmann::json list = nlohmann::json::array();
-        for (double v : values) list.push_back(std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr));
-        return list;
-      };
-      const nlohmann::json report = {{"checkpoint", checkpoint_path},
+      nlohmann::json report = {{"checkpoint", checkpoint_path},
                                      {"images", prediction.shape()[0]},
                                      {"neurons", prediction.shape()[1]},
                                      {"loss", loss},
@@ -61,6 +103,7 @@ int main(int argc, char** argv) {
                                      {"mean_fev", mean_fev},
                                      {"correlation", finite_or_null(correlation)},
                                      {"fev", finite_or_null(fev)}};
+      if (!repeats.is_null()) report["repeats"] = repeats;
       ww::io::write_file_atomically(json_path, report.dump(2) + "\n");
     }
     return int{ww::tools::ok};
