@@ -1,5 +1,6 @@
 #include "io/npy.hpp"
 
+#include <algorithm>
 #include <zip.h>
 
 #include <cmath>
@@ -172,9 +173,9 @@ std::string shape_text(const std::vector<std::int64_t>& shape) {
   return text + ")";
 }
 
-std::string npy_bytes(const ad::Tensor& tensor) {
-  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape_text(tensor.shape()) + ", }";
-  // Pad with spaces so the data starts at a multiple of 64 bytes; end with a newline.
+// A format 1.0 file: magic, version, header dictionary padded so the data starts at a multiple of 64 bytes.
+std::string npy_file(const std::string& descr, const std::vector<std::int64_t>& shape, const char* data, std::size_t size) {
+  std::string header = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape_text(shape) + ", }";
   const std::size_t unpadded = magic_size + 2 + 2 + header.size() + 1;
   header.append((64 - unpadded % 64) % 64, ' ');
   header += '\n';
@@ -184,7 +185,7 @@ std::string npy_bytes(const ad::Tensor& tensor) {
   bytes += static_cast<char>(header.size() & 0xff);
   bytes += static_cast<char>((header.size() >> 8) & 0xff);
   bytes += header;
-  bytes.append(reinterpret_cast<const char*>(tensor.data()), tensor.numel() * sizeof(float));
+  bytes.append(data, size);
   return bytes;
 }
 
@@ -346,18 +347,37 @@ std::map<std::string, NpyArray> read_npz(const std::string& path) {
   return arrays;
 }
 
+std::string npy_bytes(const ad::Tensor& tensor) {
+  return npy_file("<f4", tensor.shape(), reinterpret_cast<const char*>(tensor.data()), tensor.numel() * sizeof(float));
+}
+
+std::string npy_bytes(const std::vector<std::string>& strings) {
+  std::size_t width = 1;
+  for (const std::string& text : strings) width = std::max(width, text.size());
+  std::string data(strings.size() * width * 4, '\0');  // UTF-32 little-endian, NUL-padded
+  for (std::size_t i = 0; i < strings.size(); ++i)
+    for (std::size_t c = 0; c < strings[i].size(); ++c) {
+      if (static_cast<unsigned char>(strings[i][c]) >= 128) throw FormatError("npy: only ASCII strings are written (\"" + strings[i] + "\")");
+      data[(i * width + c) * 4] = strings[i][c];
+    }
+  return npy_file("<U" + std::to_string(width), {static_cast<std::int64_t>(strings.size())}, data.data(), data.size());
+}
+
 void write_npy(const std::string& path, const ad::Tensor& tensor) { write_file_atomically(path, npy_bytes(tensor)); }
 
 void write_npz(const std::string& path, const std::vector<std::pair<std::string, ad::Tensor>>& arrays, bool compress) {
+  std::vector<std::pair<std::string, std::string>> files;
+  for (const auto& [name, tensor] : arrays) files.emplace_back(name, npy_bytes(tensor));
+  write_npz_files(path, files, compress);
+}
+
+void write_npz_files(const std::string& path, const std::vector<std::pair<std::string, std::string>>& files, bool compress) {
   const std::string temporary = path + ".tmp.npz";
   int error = 0;
   zip_t* archive = zip_open(temporary.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &error);
   if (archive == nullptr) throw FormatError(path + ": cannot create the archive");
-  std::vector<std::string> contents;  // alive until zip_close writes them
-  contents.reserve(arrays.size());
-  for (const auto& [name, tensor] : arrays) {
-    contents.push_back(npy_bytes(tensor));
-    zip_source_t* source = zip_source_buffer(archive, contents.back().data(), contents.back().size(), 0);
+  for (const auto& [name, bytes] : files) {  // `files` stays alive until zip_close writes it
+    zip_source_t* source = zip_source_buffer(archive, bytes.data(), bytes.size(), 0);
     const zip_int64_t index = source ? zip_file_add(archive, (name + ".npy").c_str(), source, ZIP_FL_OVERWRITE) : -1;
     if (index < 0) {
       if (source) zip_source_free(source);

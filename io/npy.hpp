@@ -42,10 +42,15 @@ NpyArray parse_npy(const std::string& origin, const char* bytes, std::size_t siz
 // Every array of an .npz by key (the entry name without ".npy").
 std::map<std::string, NpyArray> read_npz(const std::string& path);
 
-// float32 little-endian, format 1.0. Written to a temporary file renamed into place.
+// The bytes of a .npy file (format 1.0): float32 little-endian, or strings as '<U<longest>' (ASCII).
+std::string npy_bytes(const ad::Tensor& tensor);
+std::string npy_bytes(const std::vector<std::string>& strings);
+// Written to a temporary file renamed into place.
 void write_npy(const std::string& path, const ad::Tensor& tensor);
 void write_npz(const std::string& path, const std::vector<std::pair<std::string, ad::Tensor>>& arrays,
                bool compress = true);
+// An .npz of ready .npy files by key (e.g. from npy_bytes).
+void write_npz_files(const std::string& path, const std::vector<std::pair<std::string, std::string>>& files, bool compress = true);
 
 // Throws FormatError "<origin>: element [i,j,...] is NaN/Inf" at the first non-finite value.
 void require_finite(const ad::Tensor& tensor, const std::string& origin);

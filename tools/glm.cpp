@@ -76,19 +76,9 @@ GlmFit fit_glm(const ad::Tensor& x, const ad::Tensor& y, const ad::Tensor& x_val
     std::mt19937_64 rng(options.seed);
     std::vector<std::int64_t> order(static_cast<std::size_t>(rows));
     std::iota(order.begin(), order.end(), 0);
-    for (int epoch = 0, stale = 0; epoch < options.max_epochs && stale < options.patience; ++epoch) {
-      std::shuffle(order.begin(), order.end(), rng);
-      for (std::int64_t begin = 0; begin < rows; begin += options.batch_size) {
-        const std::vector<std::int64_t> rows_in_batch(order.begin() + begin, order.begin() + std::min(rows, begin + options.batch_size));
-        const ad::Var design = ad::Var::constant(ad::gather_rows(x, rows_in_batch));
-        const ad::Tensor target = ad::gather_rows(y, rows_in_batch);
-        const ad::Var prediction = glm_output(design, weights, bias, offset, output);
-        const ad::Var data_loss = output == GlmOutput::relu ? ad::mse_loss(prediction, ad::Var::constant(target))
-                                                            : ad::poisson_loss(prediction, ad::Var::constant(target), poisson_eps);
-        adam.zero_grad();
-        ad::backward(ad::add(data_loss, ad::mul(ad::sum(ad::square(weights)), penalty)));
-        adam.step();
-      }
+    // Every neuron keeps the (strength, epoch) of its lowest validation loss; the starting point
+    // (no weights: the mean response) is a candidate too, so noise-fitting never beats doing nothing.
+    const auto keep_improvements = [&] {
       ad::NoGradGuard no_grad;
       const std::vector<double> loss =
           per_neuron_loss(glm_output(validation_design, weights, bias, offset, output).value(), y_validation, output);
@@ -102,7 +92,23 @@ GlmFit fit_glm(const ad::Tensor& x, const ad::Tensor& y, const ad::Tensor& x_val
         best.offset.data()[n] = offset.value().data()[n];
         best.strength[static_cast<std::size_t>(n)] = strength;
       }
-      stale = improved ? 0 : stale + 1;
+      return improved;
+    };
+    keep_improvements();
+    for (int epoch = 0, stale = 0; epoch < options.max_epochs && stale < options.patience; ++epoch) {
+      std::shuffle(order.begin(), order.end(), rng);
+      for (std::int64_t begin = 0; begin < rows; begin += options.batch_size) {
+        const std::vector<std::int64_t> rows_in_batch(order.begin() + begin, order.begin() + std::min(rows, begin + options.batch_size));
+        const ad::Var design = ad::Var::constant(ad::gather_rows(x, rows_in_batch));
+        const ad::Tensor target = ad::gather_rows(y, rows_in_batch);
+        const ad::Var prediction = glm_output(design, weights, bias, offset, output);
+        const ad::Var data_loss = output == GlmOutput::relu ? ad::mse_loss(prediction, ad::Var::constant(target))
+                                                            : ad::poisson_loss(prediction, ad::Var::constant(target), poisson_eps);
+        adam.zero_grad();
+        ad::backward(ad::add(data_loss, ad::mul(ad::sum(ad::square(weights)), penalty)));
+        adam.step();
+      }
+      stale = keep_improvements() ? 0 : stale + 1;
     }
   }
   return best;

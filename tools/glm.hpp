@@ -5,7 +5,8 @@
 //   fitted by mean squared error;
 // - exp: the LNP model (c = 0), fitted by the Poisson negative log-likelihood.
 // Fitted by Adam on mini-batches for each ridge strength; for every neuron the (strength, epoch)
-// with the lowest validation loss is kept (neurons are independent, so each gets its own choice).
+// with the lowest validation loss is kept (neurons are independent, so each gets its own choice),
+// the start (no weights: the mean response) included.
 #include <cstdint>
 #include <vector>
 

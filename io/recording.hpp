@@ -1,0 +1,38 @@
+#pragma once
+// Recordings as users bring them (SPEC 6), split into training, validation and test tiers, with
+// the image id of every test trial (repeats of an image share it):
+// - the neuralpredictors file tree: data/images/<i>.npy (one image, [1, H, W] or [H, W]),
+//   data/responses/<i>.npy ([neurons]), meta/trials/tiers.npy ("train", "validation", "test",
+//   "final_test"; final_test trials are left out), meta/trials/frame_image_id.npy, and optionally
+//   meta/neurons/cell_motor_coordinates.npy ([neurons, 3]);
+// - the same packed in one .npz: images [T, 1, H, W] (or [T, H, W]), responses [T, N],
+//   meta_trials_tiers, meta_trials_frame_image_id and optionally meta_neurons_cell_motor_coordinates;
+// - Antolik et al. 2016, one region folder: training_inputs.npy [n, 961] (31x31 images),
+//   training_set.npy [n, N], validation_inputs.npy [50, 961] (the test images) and
+//   raw_validation_set.npy [repeats, 50, N]; the last 20% of the training trials validate.
+// Errors name the file and what was expected (FormatError).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "io/dataset.hpp"
+
+namespace ww::io {
+
+struct Recording {
+  std::string origin;
+  Dataset train, validation, test;            // test: single trials
+  std::vector<std::int64_t> test_image_ids;   // one per test trial
+  ad::Tensor cell_motor_coordinates;          // [neurons, 3]; undefined when the recording has none
+};
+
+// A folder with data/ and meta/ (file tree), an .npz (packed file tree) or a folder with
+// training_inputs.npy (Antolik region).
+Recording load_recording(const std::string& path);
+
+// The file tree and its .npz packing of a recording (trials in the order train, validation, test;
+// training and validation trials get ids of their own, after the test ids).
+void write_recording_tree(const Recording& recording, const std::string& folder);
+void write_recording_npz(const Recording& recording, const std::string& path);
+
+}  // namespace ww::io
