@@ -102,4 +102,17 @@ Tensor gather_rows(const Tensor& t, const std::vector<std::int64_t>& rows) {
   return out;
 }
 
+Tensor concat_rows(const Tensor& a, const Tensor& b) {
+  Shape shape = a.shape();
+  if (shape.empty() || b.shape().size() != shape.size() || !std::equal(shape.begin() + 1, shape.end(), b.shape().begin() + 1)) {
+    throw std::invalid_argument("concat_rows: shapes " + shape_string(a.shape()) + " and " + shape_string(b.shape()) +
+                                " differ beyond the first dimension");
+  }
+  shape[0] += b.shape()[0];
+  Tensor out(shape);
+  std::copy_n(a.data(), a.numel(), out.data());
+  std::copy_n(b.data(), b.numel(), out.data() + a.numel());
+  return out;
+}
+
 }  // namespace ww::ad

@@ -52,5 +52,7 @@ class Tensor {
 Tensor slice_rows(const Tensor& t, std::int64_t begin, std::int64_t end);
 // The listed rows of a [n, ...] tensor, copied in order.
 Tensor gather_rows(const Tensor& t, const std::vector<std::int64_t>& rows);
+// The rows of a, then those of b (the same shape beyond the first dimension).
+Tensor concat_rows(const Tensor& a, const Tensor& b);
 
 }  // namespace ww::ad

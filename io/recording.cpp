@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <random>
 
 #include "io/atomic_file.hpp"
 #include "io/npy.hpp"
@@ -234,6 +235,23 @@ Recording load_recording(const std::string& path) {
   if (fs::exists(p / "training_inputs.npy")) return read_antolik(p);
   if (fs::is_directory(p / "data") && fs::is_directory(p / "meta")) return split(read_tree(p), path);
   throw FormatError(path + ": not a recording (expected an .npz, a folder with data/ and meta/, or an Antolik region folder with training_inputs.npy)");
+}
+
+Recording simulated_recording(const Population& population, std::int64_t repeats, std::uint64_t seed) {
+  const std::int64_t samples = population.train.images.shape()[0], tests = population.test_images.shape()[0];
+  const std::int64_t fit_end = samples - static_cast<std::int64_t>(std::llround(0.2 * static_cast<double>(samples)));
+  Recording r;
+  r.origin = "simulated population";
+  r.train = {ad::slice_rows(population.train.images, 0, fit_end), ad::slice_rows(population.train.responses, 0, fit_end)};
+  r.validation = {ad::slice_rows(population.train.images, fit_end, samples), ad::slice_rows(population.train.responses, fit_end, samples)};
+  std::vector<std::int64_t> rows;
+  for (std::int64_t repeat = 0; repeat < repeats; ++repeat)
+    for (std::int64_t image = 0; image < tests; ++image) rows.push_back(image);
+  r.test = {ad::gather_rows(population.test_images, rows), ad::gather_rows(population.test_truth, rows)};
+  std::mt19937_64 rng(seed);
+  add_poisson_like_noise(r.test.responses, rng);
+  r.test_image_ids = rows;
+  return r;
 }
 
 void write_recording_tree(const Recording& recording, const std::string& folder) {

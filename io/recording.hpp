@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "io/dataset.hpp"
+#include "io/populations.hpp"
 
 namespace ww::io {
 
@@ -29,6 +30,10 @@ struct Recording {
 // A folder with data/ and meta/ (file tree), an .npz (packed file tree) or a folder with
 // training_inputs.npy (Antolik region).
 Recording load_recording(const std::string& path);
+
+// A simulated population as a recording: its training images split 80/20 into train and
+// validation, each test image shown `repeats` times with fresh noise (y = r + N(0, |r|)).
+Recording simulated_recording(const Population& population, std::int64_t repeats, std::uint64_t seed);
 
 // The file tree and its .npz packing of a recording (trials in the order train, validation, test;
 // training and validation trials get ids of their own, after the test ids).

@@ -244,6 +244,36 @@ TEST_CASE("ww-simulate writes a population's data and ground truth; the same see
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("a simulated recording with repeated test images: ww-train --data trains on its tiers, ww-eval --data reports repeats") {
+  const std::string dir = temporary_folder("recording-run");
+  for (const std::string layout : {"tree", "npz"}) {
+    CAPTURE(layout);
+    const std::string out = dir + "/" + layout;
+    const CommandResult simulate = run("ww-simulate", {"linear", "--neurons", "8", "--samples", "300", "--test-samples", "40",
+                                                       "--layout", layout, "--repeats", "3", "--out", out});
+    INFO(simulate.output);
+    REQUIRE(simulate.exit_code == 0);
+    const std::string data = layout == "tree" ? out : out + "/recording.npz";
+    std::ofstream(dir + "/short.json") << R"({"model": {"core": {"layers": [{"channels": 1, "kernel": 17, "nonlinearity": "identity"}]}},
+                                            "training": {"schedule": {"eval_every": 20, "max_steps": 100}}})";
+    const CommandResult train = run("ww-train", {"--config", dir + "/short.json", "--data", data, "--out", out + "/run", "--quiet"});
+    INFO(train.output);
+    REQUIRE(train.exit_code == 0);
+    // Validation is the recording's own tier: 20% of the 300 training images.
+    CHECK(nlohmann::json::parse(std::ifstream(out + "/run/config.json"))["training"]["validation_fraction"].get<double>() ==
+          doctest::Approx(0.2));
+    const CommandResult eval = run("ww-eval", {"--checkpoint", out + "/run/checkpoint.wwc", "--data", data, "--json", out + "/eval.json"});
+    INFO(eval.output);
+    REQUIRE(eval.exit_code == 0);
+    const auto report = nlohmann::json::parse(std::ifstream(out + "/eval.json"));
+    CHECK(report["images"] == 120);  // 40 test images x 3 repeats
+    CHECK(report["repeats"]["oracle_correlation"].size() == 8);
+    CHECK(report["repeats"].contains("fraction_of_oracle"));
+  }
+  CHECK(run("ww-train", {"--data", dir + "/tree", "--images", dir + "/tree/truth/types.npy", "--out", dir + "/x"}).exit_code != 0);
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("a run killed with SIGKILL and resumed ends with the parameters of an uninterrupted run") {
   const std::string dir = temporary_folder("resume");
   const std::string config = R"({

@@ -10,6 +10,7 @@
 
 #include "io/atomic_file.hpp"
 #include "io/npy.hpp"
+#include "io/recording.hpp"
 #include "nn/metrics.hpp"
 #include "ops/parallel.hpp"
 #include "tools/cli.hpp"
@@ -36,21 +37,38 @@ int main(int argc, char** argv) {
   std::string checkpoint_path, images_path, responses_path, json_path;
   int threads = 0;
   app.add_option("--checkpoint", checkpoint_path, "checkpoint.wwc written by ww-train")->required()->check(CLI::ExistingFile);
-  app.add_option("--images", images_path, "test images .npy, or an .npz with 'images' and 'responses'")->required()->check(CLI::ExistingFile);
+  std::string recording_path;
+  auto* images = app.add_option("--images", images_path, "test images .npy, or an .npz with 'images' and 'responses'")->check(CLI::ExistingFile);
   app.add_option("--responses", responses_path, "test responses .npy [n, neurons] (noise-free for FEV)")->check(CLI::ExistingFile);
   app.add_option("--json", json_path, "also write every metric, per neuron too, to this JSON file");
   std::string ids_path;
   app.add_option("--image-ids", ids_path, "image id of each test trial .npy [n] (repeats share an id): metrics over repeats")
       ->check(CLI::ExistingFile);
+  app.add_option("--data", recording_path, "a recording (as ww-train --data): its 'test' tier, with the metrics over repeats")
+      ->check(CLI::ExistingPath)
+      ->excludes(images);
   app.add_option("--threads", threads, "worker threads (0: all cores)")->check(CLI::NonNegativeNumber);
   CLI11_PARSE(app, argc, argv);
+  if (images_path.empty() && recording_path.empty()) {
+    std::fprintf(stderr, "ww-eval: give the test data: --images (and --responses) or --data\n");
+    return int{ww::tools::bad_input};
+  }
   return ww::tools::run_tool("ww-eval", [&] {
     ww::ops::set_num_threads(threads);
     const ww::io::Checkpoint checkpoint = ww::io::load_checkpoint(checkpoint_path);
     auto model = ww::training::load_model(checkpoint);
-    const ww::io::Dataset data = ww::io::load_dataset(images_path, responses_path);
+    ww::io::Dataset data;
+    std::vector<std::int64_t> ids;
+    if (recording_path.empty()) {
+      data = ww::io::load_dataset(images_path, responses_path);
+      if (!ids_path.empty()) ids = read_image_ids(ids_path);
+    } else {
+      ww::io::Recording recording = ww::io::load_recording(recording_path);
+      data = std::move(recording.test);
+      ids = std::move(recording.test_image_ids);
+    }
     if (data.responses.shape()[1] != model->config().neurons) {
-      throw std::runtime_error((responses_path.empty() ? images_path : responses_path) + ": responses have " +
+      throw std::runtime_error((!recording_path.empty() ? recording_path : responses_path.empty() ? images_path : responses_path) + ": responses have " +
                                std::to_string(data.responses.shape()[1]) + " neurons, the model predicts " +
                                std::to_string(model->config().neurons));
     }
@@ -75,8 +93,7 @@ int main(int argc, char** argv) {
       return list;
     };
     nlohmann::json repeats;
-    if (!ids_path.empty()) {
-      const std::vector<std::int64_t> ids = read_image_ids(ids_path);
+    if (!ids.empty()) {
       if (static_cast<std::int64_t>(ids.size()) != prediction.shape()[0]) {
         throw std::runtime_error(ids_path + ": " + std::to_string(ids.size()) + " image ids for " +
                                  std::to_string(prediction.shape()[0]) + " test trials");

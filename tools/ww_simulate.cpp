@@ -10,6 +10,7 @@
 #include "io/nonlinear_populations.hpp"
 #include "io/npy.hpp"
 #include "io/populations.hpp"
+#include "io/recording.hpp"
 #include "ops/parallel.hpp"
 #include "tools/cli.hpp"
 
@@ -31,6 +32,12 @@ int main(int argc, char** argv) {
   app.add_option("--units-per-type", nonlinear.units_per_type, "v1, random-cnn: units of each type")->check(CLI::Range(1, 1000000));
   app.add_option("--photos", nonlinear.photos, "v1, random-cnn: folder of photographs to crop (default: dead-leaves images)");
   app.add_flag("--divisive-normalization", nonlinear.divisive_normalization, "v1: divide by the local energy of all types");
+  std::string layout = "npy";
+  std::int64_t repeats = 10;
+  app.add_option("--layout", layout, "npy (separate arrays), tree (a neuralpredictors folder with tiers and repeated test "
+                                     "images) or npz (the same packed)")
+      ->check(CLI::IsMember({"npy", "tree", "npz"}));
+  app.add_option("--repeats", repeats, "tree, npz: presentations of each test image, each with its own noise")->check(CLI::Range(2, 1000));
   app.add_option("--seed", config.seed, "random seed: the same seed gives the same files");
   app.add_option("--threads", threads, "worker threads (0: all cores)")->check(CLI::NonNegativeNumber);
   CLI11_PARSE(app, argc, argv);
@@ -54,6 +61,26 @@ int main(int argc, char** argv) {
         {"images.npy", &p.train.images},     {"responses.npy", &p.train.responses}, {"test_images.npy", &p.test_images},
         {"test_responses.npy", &p.test_truth}, {"locations.npy", &p.locations},     {"types.npy", &p.types},
         {"kernels.npy", &p.kernels}};
+    if (layout != "npy") {
+      // The recording, and the ground truth beside it (test_responses: noise-free, one row per image).
+      const ww::io::Recording recording = ww::io::simulated_recording(p, repeats, config.seed + 1);
+      if (layout == "tree") {
+        ww::io::write_recording_tree(recording, out);
+      } else {
+        ww::io::write_recording_npz(recording, out + "/recording.npz");
+      }
+      std::filesystem::create_directories(out + "/truth");
+      for (const auto& [name, tensor] : files)
+        if (tensor->defined() && std::string(name).find("images") == std::string::npos && std::string(name) != "responses.npy")
+          ww::io::write_npy(out + "/truth/" + name, *tensor);
+      const std::string data = layout == "tree" ? out : out + "/recording.npz";
+      std::printf("ww-simulate: %s population of %lld neurons as a %s recording in %s (%lld test images x %lld repeats); truth in %s/truth\n",
+                  population.c_str(), static_cast<long long>(p.train.responses.shape()[1]), layout.c_str(), data.c_str(),
+                  static_cast<long long>(config.test_samples), static_cast<long long>(repeats), out.c_str());
+      std::printf("train: ww-train --config configs/%s.json --data %s --out RUN\n", is_nonlinear ? "nonlinear" : "linear", data.c_str());
+      std::printf("score: ww-eval --checkpoint RUN/checkpoint.wwc --data %s\n", data.c_str());
+      return int{ww::tools::ok};
+    }
     for (const auto& [name, tensor] : files)
       if (tensor->defined()) ww::io::write_npy(out + "/" + name, *tensor);  // the random CNN has no kernel to write
     std::printf("ww-simulate: %s population of %lld neurons, %lld training and %lld test images of %lldx%lld in %s\n",

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "io/atomic_file.hpp"
+#include "io/recording.hpp"
 #include "ops/isa.hpp"
 #include "ops/parallel.hpp"
 #include "tools/cli.hpp"
@@ -50,16 +51,36 @@ int main(int argc, char** argv) {
   bool resume = false, quiet = false;
   int threads = 0;
   app.add_option("--config", config_path, "JSON configuration (model + training); defaults for missing keys")->check(CLI::ExistingFile);
-  app.add_option("--images", images_path, "images .npy [n,h,w] or [n,c,h,w], or an .npz with 'images' and 'responses'")
-      ->required()->check(CLI::ExistingFile);
+  std::string recording_path;
+  auto* images = app.add_option("--images", images_path, "images .npy [n,h,w] or [n,c,h,w], or an .npz with 'images' and 'responses'")
+                     ->check(CLI::ExistingFile);
   app.add_option("--responses", responses_path, "responses .npy [n,neurons] (omit with an .npz)")->check(CLI::ExistingFile);
+  auto* recording = app.add_option("--data", recording_path,
+                                   "a recording with tiers instead of --images: a neuralpredictors folder (data/, meta/), its .npz packing "
+                                   "or an Antolik region folder; trains on 'train', validates on 'validation'")
+                        ->check(CLI::ExistingPath)
+                        ->excludes(images);
   app.add_option("--out", out_dir, "output folder: checkpoint.wwc, config.json, metrics.jsonl")->required();
   app.add_flag("--resume", resume, "continue from OUT/checkpoint.wwc (its configuration is used)");
   app.add_option("--threads", threads, "worker threads (0: all cores)")->check(CLI::NonNegativeNumber);
   app.add_flag("--quiet", quiet, "print only the final summary");
   CLI11_PARSE(app, argc, argv);
+  if (images_path.empty() && recording_path.empty()) {
+    std::fprintf(stderr, "ww-train: give the data: --images (and --responses) or --data\n");
+    return int{ww::tools::bad_input};
+  }
 
   return ww::tools::run_tool("ww-train", [&]() -> int {
+    // A recording's training and validation tiers, back to back: the validation fraction is its share.
+    float recording_validation_fraction = 0.f;
+    const auto load_data = [&] {
+      if (recording_path.empty()) return ww::io::load_dataset(images_path, responses_path);
+      const ww::io::Recording r = ww::io::load_recording(recording_path);
+      const std::int64_t train = r.train.images.shape()[0], validation = r.validation.images.shape()[0];
+      recording_validation_fraction = static_cast<float>(validation) / static_cast<float>(train + validation);
+      return ww::io::Dataset{ww::ad::concat_rows(r.train.images, r.validation.images),
+                             ww::ad::concat_rows(r.train.responses, r.validation.responses)};
+    };
     ww::ops::set_num_threads(threads);
     std::filesystem::create_directories(out_dir);
     const std::string checkpoint_path = out_dir + "/checkpoint.wwc";
@@ -68,15 +89,17 @@ int main(int argc, char** argv) {
     if (resume) {
       if (!std::filesystem::exists(checkpoint_path)) throw std::runtime_error(checkpoint_path + ": no checkpoint to resume from");
       const ww::io::Checkpoint checkpoint = ww::io::load_checkpoint(checkpoint_path);
-      trainer = std::make_unique<ww::training::Trainer>(checkpoint, ww::io::load_dataset(images_path, responses_path));
+      trainer = std::make_unique<ww::training::Trainer>(checkpoint, load_data());
       truncate_log(log_path, trainer->step());
       if (!quiet) std::printf("ww-train: resuming %s at step %lld\n", checkpoint_path.c_str(), static_cast<long long>(trainer->step()));
     } else {
       if (std::filesystem::exists(checkpoint_path)) {
         throw std::runtime_error(checkpoint_path + " exists: pass --resume to continue that run, or choose another --out");
       }
-      const ww::io::Config config = config_path.empty() ? ww::io::parse_config("{}", "(defaults)") : ww::io::read_config(config_path);
-      trainer = std::make_unique<ww::training::Trainer>(config, ww::io::load_dataset(images_path, responses_path));
+      ww::io::Config config = config_path.empty() ? ww::io::parse_config("{}", "(defaults)") : ww::io::read_config(config_path);
+      ww::io::Dataset data = load_data();
+      if (!recording_path.empty()) config.training.validation_fraction = recording_validation_fraction;
+      trainer = std::make_unique<ww::training::Trainer>(config, std::move(data));
       ww::io::write_file_atomically(log_path, "");
     }
     ww::io::write_file_atomically(out_dir + "/config.json", ww::io::config_to_json(trainer->config()));
