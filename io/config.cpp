@@ -146,6 +146,7 @@ void read_training(const json& j, const std::string& origin, optim::TrainConfig&
   r.read("seed", t.seed);
   r.read("init_from_data", t.init_from_data);
   r.read("search_locations", t.search_locations);
+  r.read("normalize", t.normalize);
   if (const json* schedule = r.child("schedule")) {
     ObjectReader s(*schedule, "training.schedule", origin);
     s.read("eval_every", t.schedule.eval_every);
@@ -233,6 +234,7 @@ std::string config_to_json(const Config& c) {
         {"seed", t.seed},
         {"init_from_data", t.init_from_data},
         {"search_locations", t.search_locations},
+        {"normalize", t.normalize},
         {"schedule",
          {{"eval_every", t.schedule.eval_every}, {"patience", t.schedule.patience}, {"decay", t.schedule.decay},
           {"max_decays", t.schedule.max_decays}, {"max_steps", t.schedule.max_steps}}}}}};

@@ -19,6 +19,35 @@ Model::Model(ModelConfig config, std::uint64_t seed) : config_(std::move(config)
   readout_ = make_readout(config_.readout, config_.neurons, features.channels, features.height, features.width, rng_);
   register_module("core", *core_);
   register_module("readout", *readout_);
+  image_normalization_ = register_buffer("normalization.image", ad::Tensor::from_values({2}, {0.f, 1.f}));
+  response_sd_ = register_buffer("normalization.response_sd", ad::Tensor::full({config_.neurons}, 1.f));
+}
+
+void Model::set_normalization(float image_mean, float image_sd, const std::vector<float>& response_sd) {
+  if (!(image_sd > 0) || !std::isfinite(image_mean) || response_sd.size() != static_cast<std::size_t>(config_.neurons)) {
+    throw std::invalid_argument("model: normalisation needs a positive image SD and one response SD per neuron (" +
+                                std::to_string(config_.neurons) + ")");
+  }
+  image_normalization_.data()[0] = image_mean;
+  image_normalization_.data()[1] = image_sd;
+  // A silent neuron keeps unit scale rather than dividing by zero.
+  for (std::size_t n = 0; n < response_sd.size(); ++n) response_sd_.data()[n] = response_sd[n] > 0 ? response_sd[n] : 1.f;
+}
+
+bool Model::normalizes() const {
+  if (image_normalization_.data()[0] != 0.f || image_normalization_.data()[1] != 1.f) return true;
+  for (std::size_t n = 0; n < response_sd_.numel(); ++n)
+    if (response_sd_.data()[n] != 1.f) return true;
+  return false;
+}
+
+ad::Var Model::in_response_units(const ad::Var& responses) const {
+  return normalizes() ? ad::div(responses, ad::Var::constant(response_sd_)) : responses;
+}
+
+ad::Tensor Model::in_response_units(const ad::Tensor& responses) const {
+  ad::NoGradGuard no_grad;
+  return in_response_units(ad::Var::constant(responses)).value();
 }
 
 void Model::check_images(const ad::Shape& s) const {
@@ -31,7 +60,13 @@ void Model::check_images(const ad::Shape& s) const {
 
 ad::Var Model::forward(const ad::Var& images) {
   check_images(images.shape());
-  return readout_->forward(core_->forward(images), rng_);
+  if (!normalizes()) return readout_->forward(core_->forward(images), rng_);
+  return ad::mul(readout_->forward(core_->forward(core_input(images)), rng_), ad::Var::constant(response_sd_));
+}
+
+ad::Var Model::core_input(const ad::Var& images) const {
+  const float mean = image_normalization_.data()[0], sd = image_normalization_.data()[1];
+  return mean == 0.f && sd == 1.f ? images : ad::mul(ad::add(images, -mean), 1.f / sd);
 }
 
 namespace {
@@ -74,17 +109,18 @@ ad::Tensor Model::predict(const ad::Tensor& images, std::int64_t batch) {
 
 std::int64_t Model::search_locations(const ad::Tensor& images, const ad::Tensor& responses) {
   check_images(images.shape());
-  const ad::Tensor core_output = in_batches(*this, images, 256, [this](const ad::Var& part) { return core_->forward(part); });
-  return readout_->search_locations(core_output, responses);
+  const ad::Tensor core_output = in_batches(*this, images, 256, [this](const ad::Var& part) { return core_->forward(core_input(part)); });
+  return readout_->search_locations(core_output, in_response_units(responses));
 }
 
 ad::Var Model::loss(const ad::Var& prediction, const ad::Var& responses) const {
-  return config_.loss == LossKind::mse ? ad::mse_loss(prediction, responses) : ad::poisson_loss(prediction, responses);
+  const ad::Var p = in_response_units(prediction), y = in_response_units(responses);
+  return config_.loss == LossKind::mse ? ad::mse_loss(p, y) : ad::poisson_loss(p, y);
 }
 
 ad::Var Model::penalty(const ad::Var& prediction) const {
   const PenaltyConfig& p = config_.penalties;
-  ad::Var total = readout_->penalty(p, prediction);
+  ad::Var total = readout_->penalty(p, in_response_units(prediction));
   const std::vector<ad::Var> kernels = core_->kernels();
   // Each term is built only when its strength is not 0 (the graph costs time).
   if (p.smoothness != 0.f) add_penalty(total, p.smoothness, laplace_smoothness(kernels.front(), p.smoothness_normalized));
@@ -95,7 +131,14 @@ ad::Var Model::penalty(const ad::Var& prediction) const {
   return total;
 }
 
-void Model::initialize_from_data(const ad::Tensor& images, const ad::Tensor& responses) {
+void Model::initialize_from_data(const ad::Tensor& raw_images, const ad::Tensor& raw_responses) {
+  // The readout's bias, masks and positions live in the normalised units.
+  ad::Tensor images, responses;
+  {
+    ad::NoGradGuard no_grad;
+    images = core_input(ad::Var::constant(raw_images)).value();
+  }
+  responses = in_response_units(raw_responses);
   const std::int64_t batch = responses.shape()[0], neurons = responses.shape()[1];
   std::vector<float> mean(static_cast<std::size_t>(neurons), 0.f), sd(static_cast<std::size_t>(neurons), 0.f);
   for (std::int64_t n = 0; n < neurons; ++n) {

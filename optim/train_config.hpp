@@ -20,6 +20,9 @@ struct TrainConfig {
   // Gaussian and factorized readouts: at each learning-rate decay, neurons whose location fits clearly
   // worse than another are moved there (nn::Model::search_locations).
   bool search_locations = false;
+  // Normalise with statistics of the training part (not validation): images by their mean and SD,
+  // responses by each neuron's SD; kept in the model (nn::Model::set_normalization).
+  bool normalize = false;
   ScheduleConfig schedule;
 };
 

@@ -76,9 +76,10 @@ void write_case(const std::string& dir, const ParityCase& c) {
   for (auto& [name, tensor] : model.named_buffers()) {
     float* v = tensor.data();
     for (std::size_t i = 0; i < tensor.numel(); ++i) {
-      v[i] = name.find("running_var") != std::string::npos ? 0.5f + uniform(rng)
-             : name.find("mask") != std::string::npos     ? (uniform(rng) < 0.05f ? 1.f : 0.f)
-                                                           : 0.2f * normal(rng);
+      // Normalisation: an image mean, then positive SDs (image and responses).
+      const bool positive = name.find("running_var") != std::string::npos || name.find("response_sd") != std::string::npos ||
+                            (name.find("normalization.image") != std::string::npos && i == 1);
+      v[i] = positive ? 0.5f + uniform(rng) : name.find("mask") != std::string::npos ? (uniform(rng) < 0.05f ? 1.f : 0.f) : 0.2f * normal(rng);
     }
     arrays.emplace_back("buffer:" + name, tensor.clone());
   }

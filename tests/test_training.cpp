@@ -274,6 +274,51 @@ TEST_CASE("a simulated recording with repeated test images: ww-train --data trai
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("normalisation: training-part statistics kept in the model; predictions in the data's units; old checkpoints load") {
+  // A teacher's data on a scale of its own: images x 10 + 3, responses x 5.
+  io::Config config = io::parse_config(factorized_config, "test");
+  config.model.neurons = 30;
+  config.model.input_height = config.model.input_width = 20;
+  TeacherData teacher = make_teacher_data(config.model, 500, 100, 0.3f, 5);
+  io::Dataset data = teacher.train;
+  for (std::size_t i = 0; i < data.images.numel(); ++i) data.images.data()[i] = 10.f * data.images.data()[i] + 3.f;
+  for (std::size_t i = 0; i < data.responses.numel(); ++i) data.responses.data()[i] *= 5.f;
+  config.training.normalize = true;
+  config.training.schedule.max_steps = 400;
+  training::Trainer trainer(config, data);
+  // The statistics of the first 400 samples (the validation fifth is not looked at).
+  const ad::Tensor images = ad::slice_rows(data.images, 0, 400), responses = ad::slice_rows(data.responses, 0, 400);
+  double sum = 0, squares = 0;
+  for (float v : images.to_vector()) sum += v, squares += static_cast<double>(v) * v;
+  const double mean = sum / static_cast<double>(images.numel());
+  std::map<std::string, ad::Tensor> buffers;
+  for (const auto& [name, tensor] : trainer.model().named_buffers()) buffers[name] = tensor;
+  CHECK(buffers["normalization.image"].data()[0] == doctest::Approx(mean).epsilon(1e-5));
+  CHECK(buffers["normalization.image"].data()[1] == doctest::Approx(std::sqrt(squares / static_cast<double>(images.numel()) - mean * mean)).epsilon(1e-4));
+  double s = 0, s2 = 0;
+  for (std::int64_t b = 0; b < 400; ++b) s += responses.data()[b * 30 + 7], s2 += static_cast<double>(responses.data()[b * 30 + 7]) * responses.data()[b * 30 + 7];
+  CHECK(buffers["normalization.response_sd"].data()[7] == doctest::Approx(std::sqrt(s2 / 400 - (s / 400) * (s / 400))).epsilon(1e-4));
+  // Trained briefly, it predicts the teacher in the data's units: raw test images in, responses x 5 out.
+  std::atomic<bool> never{false};
+  REQUIRE(trainer.run(never, [](const training::Progress&) {}, [] {}) == training::Outcome::finished);
+  ad::Tensor test_images = teacher.test_images.clone(), truth = teacher.test_truth.clone();
+  for (std::size_t i = 0; i < test_images.numel(); ++i) test_images.data()[i] = 10.f * test_images.data()[i] + 3.f;
+  for (std::size_t i = 0; i < truth.numel(); ++i) truth.data()[i] *= 5.f;
+  ad::Tensor prediction = trainer.model().predict(test_images);
+  const double fev = nn::finite_mean(nn::fev_per_neuron(prediction, truth));
+  MESSAGE("normalised training, 400 steps: FEV " << fev << " (0.31 without normalisation)");
+  CHECK(fev > 0.2);
+  for (std::size_t i = 0; i < prediction.numel(); ++i) prediction.data()[i] /= 5.f;  // as if left in the training units
+  CHECK(nn::finite_mean(nn::fev_per_neuron(prediction, truth)) < 0);
+  // A checkpoint written before normalisation existed (no such buffers) loads with the identity.
+  io::Checkpoint old = trainer.checkpoint();
+  for (auto it = old.tensors.begin(); it != old.tensors.end();) it = it->first.find("normalization.") != std::string::npos ? old.tensors.erase(it) : std::next(it);
+  const auto model = training::load_model(old);
+  for (const auto& [name, tensor] : model->named_buffers())
+    if (name == "normalization.image") CHECK(tensor.to_vector() == std::vector<float>{0.f, 1.f});
+  CHECK_FALSE(model->normalizes());
+}
+
 TEST_CASE("a run killed with SIGKILL and resumed ends with the parameters of an uninterrupted run") {
   const std::string dir = temporary_folder("resume");
   const std::string config = R"({

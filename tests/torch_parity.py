@@ -138,9 +138,14 @@ def check_case(json_path):
     images = as_tensor(arrays["images"], True)
     responses = as_tensor(arrays["responses"], False)
     eps = torch.tensor(arrays["eps"], dtype=torch.float64)
-    prediction = readout_forward(config, p, b, core_forward(config, p, b, images, training), eps, training)
-    data_loss = loss(config, prediction, responses)
-    pen = penalty(config, p, b, prediction)
+    # Normalisation kept with the model: the core sees (image - mean) / SD, the readout predicts in
+    # units of each neuron's response SD; loss and penalties compare in those units.
+    image_mean, image_sd = b["normalization.image"]
+    response_sd = b["normalization.response_sd"]
+    normalized = readout_forward(config, p, b, core_forward(config, p, b, (images - image_mean) / image_sd, training), eps, training)
+    prediction = normalized * response_sd
+    data_loss = loss(config, normalized, responses / response_sd)
+    pen = penalty(config, p, b, normalized)
     (data_loss + pen).backward()
     results = [("prediction", arrays["prediction"], prediction.detach().numpy()),
                ("loss", arrays["loss"], data_loss.item()),

@@ -1,5 +1,6 @@
 #include "tools/training.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <numeric>
@@ -59,9 +60,16 @@ void copy_values(const std::vector<ad::Tensor>& from, std::vector<ad::Tensor> to
   for (std::size_t i = 0; i < from.size(); ++i) std::memcpy(to[i].data(), from[i].data(), from[i].numel() * sizeof(float));
 }
 
+// copy_into, except that checkpoints from before normalisation existed lack its buffers: the
+// model's identity normalisation stays.
+void copy_model_tensor(const io::Checkpoint& checkpoint, const std::string& name, ad::Tensor target) {
+  if (name.find("buffer/normalization.") != std::string::npos && checkpoint.tensors.count(name) == 0) return;
+  copy_into(checkpoint, name, std::move(target));
+}
+
 void load_model_state(const io::Checkpoint& checkpoint, const nn::Model& model) {
   const ModelState state = state_of(model);
-  for (std::size_t i = 0; i < state.names.size(); ++i) copy_into(checkpoint, state.names[i], state.tensors[i]);
+  for (std::size_t i = 0; i < state.names.size(); ++i) copy_model_tensor(checkpoint, state.names[i], state.tensors[i]);
 }
 
 io::Config config_of(const io::Checkpoint& checkpoint) {
@@ -77,6 +85,7 @@ Trainer::Trainer(io::Config config, io::Dataset data) : config_(std::move(config
   config_.model.core.input_channels = si[1];
   config_.model.neurons = data_.responses.shape()[1];
   build();
+  if (config_.training.normalize) normalize_from_training_part();
   if (config_.training.init_from_data) {
     model_->initialize_from_data(ad::slice_rows(data_.images, 0, train_count_),
                                  ad::slice_rows(data_.responses, 0, train_count_));
@@ -100,7 +109,7 @@ Trainer::Trainer(const io::Checkpoint& checkpoint, io::Dataset data) : config_(c
   optimizer_->set_learning_rate(static_cast<float>(checkpoint.real("learning_rate")));
   schedule_->restore(checkpoint.real("best_loss"), checkpoint.integer("schedule_waiting"), checkpoint.integer("schedule_decays"));
   const std::vector<std::string> names = state_of(*model_).names;
-  for (std::size_t i = 0; i < names.size(); ++i) copy_into(checkpoint, "best_" + names[i], best_[i]);
+  for (std::size_t i = 0; i < names.size(); ++i) copy_model_tensor(checkpoint, "best_" + names[i], best_[i]);
   rng_from_text(model_->rng(), checkpoint.text("model_rng"), checkpoint.path);
   rng_from_text(sampler_, checkpoint.text("sampler_rng"), checkpoint.path);
   step_ = checkpoint.integer("step");
@@ -128,6 +137,31 @@ void Trainer::build() {
   schedule_ = std::make_unique<optim::EarlyStopping>(t.schedule);
   best_.clear();
   for (const ad::Tensor& tensor : state_of(*model_).tensors) best_.push_back(ad::Tensor(tensor.shape()));
+}
+
+void Trainer::normalize_from_training_part() {
+  const ad::Tensor images = ad::slice_rows(data_.images, 0, train_count_), responses = ad::slice_rows(data_.responses, 0, train_count_);
+  double sum = 0.0, squares = 0.0;
+  for (std::size_t i = 0; i < images.numel(); ++i) {
+    sum += images.data()[i];
+    squares += static_cast<double>(images.data()[i]) * images.data()[i];
+  }
+  const double pixels = static_cast<double>(images.numel()), mean = sum / pixels;
+  const double image_sd = std::sqrt(std::max(squares / pixels - mean * mean, 0.0));
+  if (!(image_sd > 0)) throw io::FormatError("training data: every image pixel has the same value; images cannot be normalised");
+  const std::int64_t rows = responses.shape()[0], neurons = responses.shape()[1];
+  std::vector<float> response_sd(static_cast<std::size_t>(neurons));
+  for (std::int64_t n = 0; n < neurons; ++n) {
+    double s = 0.0, s2 = 0.0;
+    for (std::int64_t b = 0; b < rows; ++b) {
+      const double y = responses.data()[b * neurons + n];
+      s += y;
+      s2 += y * y;
+    }
+    const double m = s / static_cast<double>(rows);
+    response_sd[static_cast<std::size_t>(n)] = static_cast<float>(std::sqrt(std::max(s2 / static_cast<double>(rows) - m * m, 0.0)));
+  }
+  model_->set_normalization(static_cast<float>(mean), static_cast<float>(image_sd), response_sd);
 }
 
 double Trainer::best_validation_loss() const { return schedule_->best_loss(); }

@@ -52,6 +52,8 @@ class Trainer {
   const std::string& divergence() const { return divergence_; }
 
  private:
+  // Image mean/SD and response SDs of the training part, set in the model (config "normalize").
+  void normalize_from_training_part();
   void build();
   double evaluate(double* mean_correlation);
   void search_locations();

@@ -98,7 +98,10 @@ int main(int argc, char** argv) {
       }
       ww::io::Config config = config_path.empty() ? ww::io::parse_config("{}", "(defaults)") : ww::io::read_config(config_path);
       ww::io::Dataset data = load_data();
-      if (!recording_path.empty()) config.training.validation_fraction = recording_validation_fraction;
+      if (!recording_path.empty()) {  // a recording validates on its own tier and is normalised by its training tier
+        config.training.validation_fraction = recording_validation_fraction;
+        config.training.normalize = true;
+      }
       trainer = std::make_unique<ww::training::Trainer>(config, std::move(data));
       ww::io::write_file_atomically(log_path, "");
     }
