@@ -1,5 +1,6 @@
 #include "nn/metrics.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -62,6 +63,23 @@ std::vector<double> correlation_per_neuron(const ad::Tensor& prediction, const a
   for (const Moments& m : moments(prediction, target, "correlation"))
     r.push_back(m.var_p > 0 && m.var_t > 0 ? m.cov / std::sqrt(m.var_p * m.var_t) : nan);
   return r;
+}
+
+ColumnMoments column_moments(const ad::Tensor& values) {
+  const std::int64_t rows = values.shape()[0], columns = values.shape()[1];
+  ColumnMoments m{std::vector<double>(static_cast<std::size_t>(columns)), std::vector<double>(static_cast<std::size_t>(columns))};
+  for (std::int64_t n = 0; n < columns; ++n) {
+    double sum = 0.0, squares = 0.0;
+    for (std::int64_t b = 0; b < rows; ++b) {
+      const double y = values.data()[b * columns + n];
+      sum += y;
+      squares += y * y;
+    }
+    const double mean = sum / static_cast<double>(rows);
+    m.mean[static_cast<std::size_t>(n)] = mean;
+    m.sd[static_cast<std::size_t>(n)] = std::sqrt(std::max(squares / static_cast<double>(rows) - mean * mean, 0.0));
+  }
+  return m;
 }
 
 double finite_mean(const std::vector<double>& values) {

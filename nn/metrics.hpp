@@ -12,6 +12,12 @@ namespace ww::nn {
 std::vector<double> fev_per_neuron(const ad::Tensor& prediction, const ad::Tensor& truth);
 // Pearson correlation between prediction and target.
 std::vector<double> correlation_per_neuron(const ad::Tensor& prediction, const ad::Tensor& target);
+// Each column's mean and SD (population, 1/B) of a [B, N] array.
+struct ColumnMoments {
+  std::vector<double> mean, sd;
+};
+ColumnMoments column_moments(const ad::Tensor& values);
+
 // Mean over the finite values.
 double finite_mean(const std::vector<double>& values);
 

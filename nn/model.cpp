@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "nn/init.hpp"
+#include "nn/metrics.hpp"
 #include "nn/regularizers.hpp"
 
 namespace ww::nn {
@@ -139,20 +140,10 @@ void Model::initialize_from_data(const ad::Tensor& raw_images, const ad::Tensor&
     images = core_input(ad::Var::constant(raw_images)).value();
   }
   responses = in_response_units(raw_responses);
-  const std::int64_t batch = responses.shape()[0], neurons = responses.shape()[1];
-  std::vector<float> mean(static_cast<std::size_t>(neurons), 0.f), sd(static_cast<std::size_t>(neurons), 0.f);
-  for (std::int64_t n = 0; n < neurons; ++n) {
-    double sum = 0.0, squares = 0.0;
-    for (std::int64_t b = 0; b < batch; ++b) {
-      const double y = responses.data()[b * neurons + n];
-      sum += y;
-      squares += y * y;
-    }
-    const double m = sum / static_cast<double>(batch);
-    mean[static_cast<std::size_t>(n)] = static_cast<float>(m);
-    const double var = squares / static_cast<double>(batch) - m * m;
-    sd[static_cast<std::size_t>(n)] = var > 0 ? static_cast<float>(std::sqrt(var)) : 1.f;
-  }
+  const ColumnMoments moments = column_moments(responses);
+  const std::vector<float> mean(moments.mean.begin(), moments.mean.end());
+  std::vector<float> sd;
+  for (const double d : moments.sd) sd.push_back(d > 0 ? static_cast<float>(d) : 1.f);
   readout_->init_bias(mean);
   const FeatureShape features = core_output_shape(config_);
   readout_->init_locations(sta_locations(spike_triggered_average(images, responses), features.height, features.width), sd);

@@ -149,18 +149,8 @@ void Trainer::normalize_from_training_part() {
   const double pixels = static_cast<double>(images.numel()), mean = sum / pixels;
   const double image_sd = std::sqrt(std::max(squares / pixels - mean * mean, 0.0));
   if (!(image_sd > 0)) throw io::FormatError("training data: every image pixel has the same value; images cannot be normalised");
-  const std::int64_t rows = responses.shape()[0], neurons = responses.shape()[1];
-  std::vector<float> response_sd(static_cast<std::size_t>(neurons));
-  for (std::int64_t n = 0; n < neurons; ++n) {
-    double s = 0.0, s2 = 0.0;
-    for (std::int64_t b = 0; b < rows; ++b) {
-      const double y = responses.data()[b * neurons + n];
-      s += y;
-      s2 += y * y;
-    }
-    const double m = s / static_cast<double>(rows);
-    response_sd[static_cast<std::size_t>(n)] = static_cast<float>(std::sqrt(std::max(s2 / static_cast<double>(rows) - m * m, 0.0)));
-  }
+  const std::vector<double> sd = nn::column_moments(responses).sd;
+  const std::vector<float> response_sd(sd.begin(), sd.end());
   model_->set_normalization(static_cast<float>(mean), static_cast<float>(image_sd), response_sd);
 }
 
