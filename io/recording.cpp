@@ -237,6 +237,12 @@ Recording load_recording(const std::string& path) {
   throw FormatError(path + ": not a recording (expected an .npz, a folder with data/ and meta/, or an Antolik region folder with training_inputs.npy)");
 }
 
+TrainingSplit training_split(const Recording& r) {
+  const std::int64_t train = r.train.images.shape()[0], validation = r.validation.images.shape()[0];
+  return {{ad::concat_rows(r.train.images, r.validation.images), ad::concat_rows(r.train.responses, r.validation.responses)},
+          static_cast<float>(validation) / static_cast<float>(train + validation)};
+}
+
 Recording simulated_recording(const Population& population, std::int64_t repeats, std::uint64_t seed) {
   const std::int64_t samples = population.train.images.shape()[0], tests = population.test_images.shape()[0];
   const std::int64_t fit_end = samples - static_cast<std::int64_t>(std::llround(0.2 * static_cast<double>(samples)));

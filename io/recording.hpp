@@ -31,6 +31,14 @@ struct Recording {
 // training_inputs.npy (Antolik region).
 Recording load_recording(const std::string& path);
 
+// The training and validation tiers back to back, and the validation's share of them: what
+// ww-train validates on (TrainConfig::validation_fraction holds out the end of the data).
+struct TrainingSplit {
+  Dataset data;
+  float validation_fraction;
+};
+TrainingSplit training_split(const Recording& recording);
+
 // A simulated population as a recording: its training images split 80/20 into train and
 // validation, each test image shown `repeats` times with fresh noise (y = r + N(0, |r|)).
 Recording simulated_recording(const Population& population, std::int64_t repeats, std::uint64_t seed);

@@ -274,6 +274,49 @@ TEST_CASE("a simulated recording with repeated test images: ww-train --data trai
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("ww-search: a grid over models on two recordings, chosen by validation loss; the report; a rerun trains nothing") {
+  const std::string dir = temporary_folder("search");
+  for (const auto& [name, layout] : {std::pair<std::string, std::string>{"regionA", "tree"}, {"regionB", "npz"}}) {
+    REQUIRE(run("ww-simulate", {"linear", "--neurons", "6", "--samples", "200", "--test-samples", "20", "--layout", layout,
+                                "--repeats", "3", "--out", dir + "/" + name, "--seed", name == "regionA" ? "1" : "2"})
+                .exit_code == 0);
+  }
+  std::ofstream(dir + "/grid.json") << R"({"models": [
+    {"name": "factorized", "config": {"model": {"core": {"layers": [{"channels": 1, "kernel": 17, "nonlinearity": "identity"}]}},
+                                      "training": {"schedule": {"eval_every": 20, "max_steps": 60}}},
+     "grid": {"model.penalties.mask_l1": [0.001, 0.1]}},
+    {"name": "fixed", "config": {"model": {"core": {"layers": [{"channels": 1, "kernel": 17, "nonlinearity": "identity"}]},
+                                           "readout": {"kind": "fixed_mask"}},
+                                 "training": {"schedule": {"eval_every": 20, "max_steps": 60}}}}]})";
+  const std::vector<std::string> args = {"--grid", dir + "/grid.json", "--data", dir + "/regionA", "--data", dir + "/regionB/recording.npz",
+                                         "--out", dir + "/out"};
+  const CommandResult search = run("ww-search", args);
+  INFO(search.output);
+  REQUIRE(search.exit_code == 0);
+  const auto report = nlohmann::json::parse(std::ifstream(dir + "/out/report.json"));
+  REQUIRE(report["results"].size() == 4);  // 2 models x 2 recordings
+  for (const auto& row : report["results"]) {
+    CHECK(std::isfinite(row["test_correlation"].get<double>()));
+    CHECK(std::isfinite(row["oracle_correlation"].get<double>()));
+  }
+  // The factorized model's chosen point has the lower validation loss of its two.
+  const std::string chosen = report["results"][0]["run"].get<std::string>(), other = chosen.back() == '0' ? "point1" : "point0";
+  CHECK(report["results"][0]["validation_loss"].get<double>() <=
+        io::load_checkpoint(dir + "/out/regionA/factorized/" + other + "/checkpoint.wwc").real("best_loss"));
+  const std::string markdown(io::read_file(dir + "/out/report.md").data(), io::read_file(dir + "/out/report.md").size());
+  CHECK(markdown.find("| model | regionA | recording | average |") != std::string::npos);
+  // Finished points are not trained again: the same report, without a checkpoint rewritten.
+  const auto written = std::filesystem::last_write_time(dir + "/out/regionA/fixed/point0/checkpoint.wwc");
+  REQUIRE(run("ww-search", args).exit_code == 0);
+  CHECK(std::filesystem::last_write_time(dir + "/out/regionA/fixed/point0/checkpoint.wwc") == written);
+  CHECK(nlohmann::json::parse(std::ifstream(dir + "/out/report.json")) == report);
+  std::ofstream(dir + "/typo.json") << R"({"models": [{"name": "m", "config": {"modle": {}}}]})";
+  const CommandResult typo = run("ww-search", {"--grid", dir + "/typo.json", "--data", dir + "/regionA", "--out", dir + "/o"});
+  CHECK(typo.exit_code == 2);
+  CHECK(typo.output.find("model 'm'") != std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("normalisation: training-part statistics kept in the model; predictions in the data's units; old checkpoints load") {
   // A teacher's data on a scale of its own: images x 10 + 3, responses x 5.
   io::Config config = io::parse_config(factorized_config, "test");

@@ -71,15 +71,12 @@ int main(int argc, char** argv) {
   }
 
   return ww::tools::run_tool("ww-train", [&]() -> int {
-    // A recording's training and validation tiers, back to back: the validation fraction is its share.
     float recording_validation_fraction = 0.f;
     const auto load_data = [&] {
       if (recording_path.empty()) return ww::io::load_dataset(images_path, responses_path);
-      const ww::io::Recording r = ww::io::load_recording(recording_path);
-      const std::int64_t train = r.train.images.shape()[0], validation = r.validation.images.shape()[0];
-      recording_validation_fraction = static_cast<float>(validation) / static_cast<float>(train + validation);
-      return ww::io::Dataset{ww::ad::concat_rows(r.train.images, r.validation.images),
-                             ww::ad::concat_rows(r.train.responses, r.validation.responses)};
+      ww::io::TrainingSplit split = ww::io::training_split(ww::io::load_recording(recording_path));
+      recording_validation_fraction = split.validation_fraction;
+      return std::move(split.data);
     };
     ww::ops::set_num_threads(threads);
     std::filesystem::create_directories(out_dir);
