@@ -147,6 +147,7 @@ void read_training(const json& j, const std::string& origin, optim::TrainConfig&
   r.read("init_from_data", t.init_from_data);
   r.read("search_locations", t.search_locations);
   r.read("normalize", t.normalize);
+  r.read("freeze_core", t.freeze_core);
   if (const json* schedule = r.child("schedule")) {
     ObjectReader s(*schedule, "training.schedule", origin);
     s.read("eval_every", t.schedule.eval_every);
@@ -235,6 +236,7 @@ std::string config_to_json(const Config& c) {
         {"init_from_data", t.init_from_data},
         {"search_locations", t.search_locations},
         {"normalize", t.normalize},
+        {"freeze_core", t.freeze_core},
         {"schedule",
          {{"eval_every", t.schedule.eval_every}, {"patience", t.schedule.patience}, {"decay", t.schedule.decay},
           {"max_decays", t.schedule.max_decays}, {"max_steps", t.schedule.max_steps}}}}}};

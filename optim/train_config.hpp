@@ -23,6 +23,9 @@ struct TrainConfig {
   // Normalise with statistics of the training part (not validation): images by their mean and SD,
   // responses by each neuron's SD; kept in the model (nn::Model::set_normalization).
   bool normalize = false;
+  // Train the readout only: the core keeps its parameters and batch-norm statistics (a core
+  // transferred from another recording, ww-train --core-from).
+  bool freeze_core = false;
   ScheduleConfig schedule;
 };
 

@@ -129,10 +129,11 @@ void Trainer::build() {
   model_ = std::make_unique<nn::Model>(config_.model, config_.training.seed);
   sampler_.seed(config_.training.seed + 1);
   const optim::TrainConfig& t = config_.training;
+  const std::vector<ad::Var> trained = t.freeze_core ? model_->readout().parameters() : model_->parameters();
   if (t.optimizer == optim::OptimizerKind::adam) {
-    optimizer_ = std::make_unique<optim::Adam>(model_->parameters(), optim::AdamOptions{t.learning_rate});
+    optimizer_ = std::make_unique<optim::Adam>(trained, optim::AdamOptions{t.learning_rate});
   } else {
-    optimizer_ = std::make_unique<optim::Sgd>(model_->parameters(), t.learning_rate, t.momentum);
+    optimizer_ = std::make_unique<optim::Sgd>(trained, t.learning_rate, t.momentum);
   }
   schedule_ = std::make_unique<optim::EarlyStopping>(t.schedule);
   best_.clear();
@@ -152,6 +153,19 @@ void Trainer::normalize_from_training_part() {
   const std::vector<double> sd = nn::column_moments(responses).sd;
   const std::vector<float> response_sd(sd.begin(), sd.end());
   model_->set_normalization(static_cast<float>(mean), static_cast<float>(image_sd), response_sd);
+}
+
+void Trainer::transfer_core(const io::Checkpoint& source) {
+  const ModelState state = state_of(*model_);
+  for (std::size_t i = 0; i < state.names.size(); ++i) {
+    const std::string& name = state.names[i];
+    if (name.rfind("param/core.", 0) != 0 && name.rfind("buffer/core.", 0) != 0) continue;
+    if (source.tensors.count(name) == 0) {
+      throw io::FormatError(source.path + ": has no '" + name + "': its core differs from this model's (compare the model.core configurations)");
+    }
+    copy_into(source, name, state.tensors[i]);
+  }
+  snapshot_best();
 }
 
 double Trainer::best_validation_loss() const { return schedule_->best_loss(); }
@@ -209,6 +223,7 @@ Outcome Trainer::run(const std::atomic<bool>& interrupt, const std::function<voi
     }
     const std::vector<std::int64_t> rows(order.begin(), order.begin() + batch);
     model_->train();
+    if (config_.training.freeze_core) model_->core().eval();  // its batch norm keeps the source's statistics
     optimizer_->zero_grad();
     const ad::Var prediction = model_->forward(ad::Var::constant(ad::gather_rows(data_.images, rows)));
     const ad::Var loss = model_->loss(prediction, ad::Var::constant(ad::gather_rows(data_.responses, rows)));

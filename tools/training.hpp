@@ -44,6 +44,9 @@ class Trainer {
               const std::function<void()>& on_evaluation);
 
   io::Checkpoint checkpoint() const;
+  // Before training: the core's parameters and buffers from another model's checkpoint (the same
+  // core configuration; FormatError naming the tensor otherwise). The readout stays as initialised.
+  void transfer_core(const io::Checkpoint& source);
   nn::Model& model() { return *model_; }
   const io::Config& config() const { return config_; }
   std::int64_t step() const { return step_; }

@@ -64,6 +64,11 @@ int main(int argc, char** argv) {
   app.add_flag("--resume", resume, "continue from OUT/checkpoint.wwc (its configuration is used)");
   app.add_option("--threads", threads, "worker threads (0: all cores)")->check(CLI::NonNegativeNumber);
   app.add_flag("--quiet", quiet, "print only the final summary");
+  std::string core_from;
+  bool freeze_core = false;
+  auto* core_option = app.add_option("--core-from", core_from, "start from the core of this checkpoint (same core configuration)")
+                          ->check(CLI::ExistingFile);
+  app.add_flag("--freeze-core", freeze_core, "with --core-from: train the readout only")->needs(core_option);
   CLI11_PARSE(app, argc, argv);
   if (images_path.empty() && recording_path.empty()) {
     std::fprintf(stderr, "ww-train: give the data: --images (and --responses) or --data\n");
@@ -99,7 +104,9 @@ int main(int argc, char** argv) {
         config.training.validation_fraction = recording_validation_fraction;
         config.training.normalize = true;
       }
+      if (freeze_core) config.training.freeze_core = true;
       trainer = std::make_unique<ww::training::Trainer>(config, std::move(data));
+      if (!core_from.empty()) trainer->transfer_core(ww::io::load_checkpoint(core_from));
       ww::io::write_file_atomically(log_path, "");
     }
     ww::io::write_file_atomically(out_dir + "/config.json", ww::io::config_to_json(trainer->config()));
