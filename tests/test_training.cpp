@@ -287,14 +287,15 @@ TEST_CASE("ww-search: a grid over models on two recordings, chosen by validation
      "grid": {"model.penalties.mask_l1": [0.001, 0.1]}},
     {"name": "fixed", "config": {"model": {"core": {"layers": [{"channels": 1, "kernel": 17, "nonlinearity": "identity"}]},
                                            "readout": {"kind": "fixed_mask"}},
-                                 "training": {"schedule": {"eval_every": 20, "max_steps": 60}}}}]})";
+                                 "training": {"schedule": {"eval_every": 20, "max_steps": 60}}}},
+    {"name": "glm", "baseline": "glm"}]})";
   const std::vector<std::string> args = {"--grid", dir + "/grid.json", "--data", dir + "/regionA", "--data", dir + "/regionB/recording.npz",
                                          "--out", dir + "/out"};
   const CommandResult search = run("ww-search", args);
   INFO(search.output);
   REQUIRE(search.exit_code == 0);
   const auto report = nlohmann::json::parse(std::ifstream(dir + "/out/report.json"));
-  REQUIRE(report["results"].size() == 4);  // 2 models x 2 recordings
+  REQUIRE(report["results"].size() == 6);  // 3 models x 2 recordings
   for (const auto& row : report["results"]) {
     CHECK(std::isfinite(row["test_correlation"].get<double>()));
     CHECK(std::isfinite(row["oracle_correlation"].get<double>()));
@@ -305,6 +306,7 @@ TEST_CASE("ww-search: a grid over models on two recordings, chosen by validation
         io::load_checkpoint(dir + "/out/regionA/factorized/" + other + "/checkpoint.wwc").real("best_loss"));
   const std::string markdown(io::read_file(dir + "/out/report.md").data(), io::read_file(dir + "/out/report.md").size());
   CHECK(markdown.find("| model | regionA | recording | average |") != std::string::npos);
+  CHECK(markdown.find("| glm |") != std::string::npos);
   // Finished points are not trained again: the same report, without a checkpoint rewritten.
   const auto written = std::filesystem::last_write_time(dir + "/out/regionA/fixed/point0/checkpoint.wwc");
   REQUIRE(run("ww-search", args).exit_code == 0);

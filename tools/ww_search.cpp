@@ -6,7 +6,9 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -22,6 +24,7 @@
 #include "nn/metrics.hpp"
 #include "ops/parallel.hpp"
 #include "tools/cli.hpp"
+#include "tools/glm.hpp"
 #include "tools/training.hpp"
 
 namespace {
@@ -33,11 +36,13 @@ std::atomic<bool> interrupt_requested{false};
 extern "C" void request_interrupt(int) { interrupt_requested.store(true); }
 
 // One model of the grid file: a configuration and, per dotted key ("model.penalties.mask_l1"),
-// the values to try; the points are every combination.
+// the values to try; the points are every combination. Or a classical baseline ("baseline": "lnp"
+// or "glm") fitted on the whole image, its ridge strength chosen per neuron on validation data.
 struct GridModel {
   std::string name;
   json config;
   std::vector<std::pair<std::string, std::vector<json>>> axes;
+  std::string baseline;
 };
 
 std::vector<GridModel> read_grid(const std::string& path) {
@@ -54,7 +59,10 @@ std::vector<GridModel> read_grid(const std::string& path) {
   std::vector<GridModel> models;
   for (const json& m : grid["models"]) {
     if (!m.contains("name") || !m["name"].is_string()) throw ww::io::FormatError(path + ": every model needs a \"name\"");
-    GridModel model{m["name"].get<std::string>(), m.value("config", json::object()), {}};
+    GridModel model{m["name"].get<std::string>(), m.value("config", json::object()), {}, m.value("baseline", "")};
+    if (!model.baseline.empty() && model.baseline != "lnp" && model.baseline != "glm") {
+      throw ww::io::FormatError(path + ": model '" + model.name + "': baseline '" + model.baseline + "' (expected lnp or glm)");
+    }
     const json axes = m.value("grid", json::object());
     for (const auto& [key, values] : axes.items()) {
       if (!values.is_array() || values.empty()) {
@@ -126,6 +134,62 @@ std::string format_number(double value) {
   return text;
 }
 
+// A model fitted to one recording: its test-tier predictions and how it was chosen.
+struct Fitted {
+  ww::ad::Tensor test_prediction;
+  std::string chosen, run;
+  double validation_loss;
+};
+
+// Every grid point trained (or resumed, or reused when finished); the one of lowest validation
+// loss predicts the test tier. Nothing when interrupted.
+std::optional<Fitted> fit_grid(const GridModel& model, const std::string& dataset, const ww::io::Recording& recording,
+                               const std::string& grid_path, const std::string& out) {
+  const ww::io::TrainingSplit split = ww::io::training_split(recording);
+  Fitted best{{}, "", "", std::numeric_limits<double>::infinity()};
+  for (std::size_t index = 0; index < point_count(model); ++index) {
+    const auto [config, label] = grid_point(model, index);
+    const std::string folder = out + "/" + dataset + "/" + model.name + "/point" + std::to_string(index);
+    const std::optional<double> loss = train_point(folder, config, split, grid_path + ": model '" + model.name + "'");
+    if (!loss) {
+      std::printf("ww-search: interrupted in %s; run the same command again to continue\n", folder.c_str());
+      return std::nullopt;
+    }
+    std::printf("  %-12s %-16s point %-3zu %-40s validation loss %s\n", dataset.c_str(), model.name.c_str(), index, label.c_str(),
+                format_number(*loss).c_str());
+    std::fflush(stdout);
+    if (*loss < best.validation_loss) best.validation_loss = *loss, best.run = folder, best.chosen = label;
+  }
+  if (best.run.empty()) throw std::runtime_error("model '" + model.name + "' diverged at every grid point on " + recording.origin);
+  best.test_prediction = ww::training::load_model(ww::io::load_checkpoint(best.run + "/checkpoint.wwc"))->predict(recording.test.images);
+  return best;
+}
+
+// LNP (exp, Poisson) or GLM (ReLU + offset, MSE) on the flattened images, standardised by the
+// training tier's pixel mean and SD.
+Fitted fit_baseline(const GridModel& model, const ww::io::Recording& recording) {
+  const ww::ad::Tensor& train = recording.train.images;
+  const std::int64_t pixels = static_cast<std::int64_t>(train.numel()) / train.shape()[0];
+  double sum = 0.0, squares = 0.0;
+  for (const float v : train.to_vector()) sum += v, squares += static_cast<double>(v) * v;
+  const double mean = sum / static_cast<double>(train.numel());
+  const double sd = std::sqrt(std::max(squares / static_cast<double>(train.numel()) - mean * mean, 1e-12));
+  const auto design = [&](const ww::ad::Tensor& images) {
+    ww::ad::Tensor x = images.clone().reshaped({images.shape()[0], pixels});
+    for (std::size_t i = 0; i < x.numel(); ++i) x.data()[i] = static_cast<float>((x.data()[i] - mean) / sd);
+    return x;
+  };
+  const ww::training::GlmOutput output = model.baseline == "lnp" ? ww::training::GlmOutput::exp : ww::training::GlmOutput::relu;
+  const ww::training::GlmFit fit = ww::training::fit_glm(design(train), recording.train.responses, design(recording.validation.images),
+                                                         recording.validation.responses, output);
+  std::vector<float> strengths = fit.strength;
+  std::sort(strengths.begin(), strengths.end());
+  const std::string chosen = "median strength " + format_number(strengths[strengths.size() / 2]);
+  std::printf("  %-12s %-16s %s fitted, %s\n", recording.origin.c_str(), model.name.c_str(), model.baseline.c_str(), chosen.c_str());
+  return {ww::training::predict_glm(fit, design(recording.test.images)), chosen, "", std::numeric_limits<double>::quiet_NaN()};
+}
+
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -152,32 +216,14 @@ int main(int argc, char** argv) {
       const std::string dataset = dataset_name(data_path);
       datasets.push_back(dataset);
       const ww::io::Recording recording = ww::io::load_recording(data_path);
-      const ww::io::TrainingSplit split = ww::io::training_split(recording);
-      for (const GridModel& model : models) {
-        double best_loss = std::numeric_limits<double>::infinity();
-        std::string best_folder, best_label;
-        for (std::size_t index = 0; index < point_count(model); ++index) {
-          const auto [config, label] = grid_point(model, index);
-          const std::string folder = out + "/" + dataset + "/" + model.name + "/point" + std::to_string(index);
-          const std::optional<double> trained = train_point(folder, config, split, grid_path + ": model '" + model.name + "'");
-          if (!trained) {
-            std::printf("ww-search: interrupted in %s; run the same command again to continue\n", folder.c_str());
-            return int{ww::tools::interrupted};
-          }
-          const double loss = *trained;
-          std::printf("  %-12s %-16s point %-3zu %-40s validation loss %s\n", dataset.c_str(), model.name.c_str(), index,
-                      label.c_str(), format_number(loss).c_str());
-          std::fflush(stdout);
-          if (loss < best_loss) best_loss = loss, best_folder = folder, best_label = label;
-        }
-        if (best_folder.empty()) throw std::runtime_error("model '" + model.name + "' diverged at every grid point on " + data_path);
-        auto fitted = ww::training::load_model(ww::io::load_checkpoint(best_folder + "/checkpoint.wwc"));
-        const ww::nn::RepeatMetrics m =
-            ww::nn::repeat_metrics(fitted->predict(recording.test.images), recording.test.responses, recording.test_image_ids);
+        for (const GridModel& model : models) {
+        std::optional<Fitted> fitted = model.baseline.empty() ? fit_grid(model, dataset, recording, grid_path, out) : fit_baseline(model, recording);
+        if (!fitted) return int{ww::tools::interrupted};
+        const ww::nn::RepeatMetrics m = ww::nn::repeat_metrics(fitted->test_prediction, recording.test.responses, recording.test_image_ids);
         const double test_correlation = ww::nn::finite_mean(m.correlation_to_average);
         correlation[{model.name, dataset}] = test_correlation;
-        report["results"].push_back({{"model", model.name}, {"dataset", dataset}, {"chosen", best_label}, {"run", best_folder},
-                                     {"validation_loss", best_loss}, {"test_correlation", test_correlation},
+        report["results"].push_back({{"model", model.name}, {"dataset", dataset}, {"chosen", fitted->chosen}, {"run", fitted->run},
+                                     {"validation_loss", fitted->validation_loss}, {"test_correlation", test_correlation},
                                      {"single_trial_correlation", ww::nn::finite_mean(m.single_trial_correlation)},
                                      {"oracle_correlation", ww::nn::finite_mean(m.oracle_correlation)},
                                      {"fraction_of_oracle", m.fraction_of_oracle}, {"feve", ww::nn::finite_mean(m.feve)}});
