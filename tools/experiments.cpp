@@ -69,6 +69,7 @@ Result fit_cnn(const io::Population& population, const std::string& model_name, 
   std::atomic<bool> never{false};
   for (const Candidate& candidate : candidates) {
     training::Trainer trainer(candidate.config, population.train);
+    if (candidate.core_from) trainer.transfer_core(*candidate.core_from);
     if (trainer.run(never, [](const training::Progress&) {}, [] {}) != training::Outcome::finished) continue;
     const double loss = trainer.best_validation_loss();
     if (loss >= best_loss) continue;
@@ -76,6 +77,7 @@ Result fit_cnn(const io::Population& population, const std::string& model_name, 
     nn::Model& model = trainer.model();
     result.fev = nn::finite_mean(nn::fev_per_neuron(model.predict(population.test_images), population.test_truth));
     result.chosen = candidate.description;
+    result.checkpoint = std::make_shared<io::Checkpoint>(trainer.checkpoint());
     const ad::Tensor& weight = model.core().kernels().front().value();  // [K, C, k, k]
     result.kernels = weight.clone().reshaped({weight.shape()[0] * weight.shape()[1], weight.shape()[2], weight.shape()[3]});
     result.features = result.masks = ad::Tensor();
@@ -93,7 +95,7 @@ Result fit_factorized_cnn(const io::Population& population, std::int64_t channel
   std::vector<Candidate> candidates;
   for (const Strengths& strengths : grid)
     candidates.push_back({linear_model_config(channels, strengths.mask_l1, strengths.feature_l1, seed),
-                          format_strengths(strengths.mask_l1, strengths.feature_l1)});
+                          format_strengths(strengths.mask_l1, strengths.feature_l1), nullptr});
   return fit_cnn(population, "cnn", candidates);
 }
 

@@ -2,9 +2,11 @@
 // The paper's experiments as functions (ww-repro and the demo run them): each fits the models of
 // a figure to simulated populations and returns one row per (model, population size, samples).
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "io/checkpoint.hpp"
 #include "io/config.hpp"
 #include "nn/config.hpp"
 #include "io/populations.hpp"
@@ -21,6 +23,7 @@ struct Result {
   ad::Tensor features;     // [K, N]: the CNN's feature weights (factorized and fixed-mask readouts)
   ad::Tensor masks;        // [N, H*W]: the factorized readout's location masks
   double type_accuracy = -1.0;  // cell-type classification by feature weights, where types are known
+  std::shared_ptr<const io::Checkpoint> checkpoint;  // the chosen CNN, e.g. to transfer its core
   double type_ari = -2.0;       // adjusted Rand index of k-means clusters of the barcodes vs the true types (ARI >= -1)
 };
 
@@ -32,6 +35,7 @@ struct Strengths {
 struct Candidate {
   io::Config config;
   std::string description;
+  std::shared_ptr<const io::Checkpoint> core_from;  // a core to start from (Trainer::transfer_core), or none
 };
 
 // Trains every candidate on the population's training data by its schedule; the one with the

@@ -302,7 +302,7 @@ void run_nonlinear(const std::string& experiment, const NonlinearPlan& plan, con
           std::snprintf(description, sizeof description, "penalties %g / N", static_cast<double>(factor));
           ww::io::Config model = ww::experiments::nonlinear_model_config(types, readout, factor, neurons, seed);
           model.training.schedule = plan.schedule;
-          candidates.push_back({model, description});
+          candidates.push_back({model, description, nullptr});
         }
         Result r = ww::experiments::fit_cnn(p, readout_model_name(readout), candidates);
         // Matching channels to types tries every permutation: affordable up to 8 types.
@@ -326,6 +326,44 @@ void run_nonlinear(const std::string& experiment, const NonlinearPlan& plan, con
   if (last_cnn.masks.defined()) write_nonlinear_figures(out, last_cnn, last_population, figures);
 }
 
+// Data efficiency (issue 7): a core fitted to one population, frozen and transferred to another
+// population of the same cell type, against training there from scratch, for growing numbers of
+// images, with the factorized and the Gaussian readout.
+void run_efficiency(bool quick, std::uint64_t seed, const std::string& out, std::vector<Result>& results, std::vector<std::string>& figures) {
+  constexpr std::int64_t neurons = 100;
+  const float mask_l1 = 0.1f / static_cast<float>(neurons);
+  ww::io::PopulationConfig source_population;
+  source_population.neurons = neurons;
+  source_population.train_samples = 2048;
+  source_population.test_samples = 2000;
+  source_population.seed = seed;
+  Result source = ww::experiments::fit_factorized_cnn(ww::io::make_population(source_population), 1, {{mask_l1, 0.f}}, seed);
+  source.model = "source core";
+  add_result(source, results);
+  const std::vector<std::int64_t> samples = quick ? std::vector<std::int64_t>{128, 512} : std::vector<std::int64_t>{64, 128, 256, 512, 1024};
+  for (const std::int64_t d : samples) {
+    ww::io::PopulationConfig target = source_population;
+    target.train_samples = d;
+    target.seed = seed + 1;  // other neurons at other places, the same cell type
+    const ww::io::Population p = ww::io::make_population(target);
+    for (const ww::nn::ReadoutKind readout : {ww::nn::ReadoutKind::factorized, ww::nn::ReadoutKind::gaussian}) {
+      ww::io::Config config = ww::experiments::linear_model_config(1, mask_l1, 0.f, seed);
+      config.model.readout.kind = readout;
+      const std::string kind = readout_model_name(readout) == "cnn" ? "factorized" : "gaussian";
+      add_result(ww::experiments::fit_cnn(p, "direct " + kind, {{config, "from scratch", nullptr}}), results);
+      config.training.freeze_core = true;
+      add_result(ww::experiments::fit_cnn(p, "transfer " + kind, {{config, "frozen source core", source.checkpoint}}), results);
+    }
+  }
+  std::vector<Result> curves;
+  for (const Result& r : results)
+    if (r.model != "source core") curves.push_back(r);
+  const std::string plot = out + "/fev_vs_images.png";
+  ww::io::write_line_plot_png(plot, fev_lines(curves, [](const Result& r) { return r.model; }, samples_of),
+                              {"efficiency: FEV vs images per readout (source core: 2048 images)", "images", "FEV", true, 0.0, 1.0});
+  figures.push_back(plot);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -336,8 +374,9 @@ int main(int argc, char** argv) {
   std::uint64_t seed = 1;
   app.add_option("experiment", experiment,
                  "mini (the paper in miniature, ~1 min), fig3 (linear population, Fig. 3), fig4 (two cell types, Fig. 4), "
-                 "fig5b (nonlinear population: FEV vs samples, Fig. 5B) or fig5e (4/8/16 cell types, Fig. 5E)")
-      ->check(CLI::IsMember({"mini", "fig3", "fig4", "fig5b", "fig5e"}));
+                 "fig5b (nonlinear population: FEV vs samples, Fig. 5B), fig5e (4/8/16 cell types, Fig. 5E) or "
+                 "efficiency (a transferred core against training from scratch)")
+      ->check(CLI::IsMember({"mini", "fig3", "fig4", "fig5b", "fig5e", "efficiency"}));
   app.add_option("--out", out, "output folder (default results/<experiment>)");
   app.add_flag("--quick", quick, "a smaller grid (fig3: N 10/100/1000 x 256/1024/4096 samples, < 15 min on 2 cores)");
   app.add_option("--seed", seed, "populations and training seed");
@@ -355,13 +394,17 @@ int main(int argc, char** argv) {
     const bool nonlinear = experiment == "fig5b" || experiment == "fig5e";
     const auto start = std::chrono::steady_clock::now();
     const char* population_kind = nonlinear ? (teacher == "v1" ? "V1-like nonlinear population (SPEC 4.3)" : "random-CNN nonlinear population (SPEC 4.3)")
-                                  : experiment == "fig4" ? "two-type DoG population (SPEC 4.2)" : "linear DoG population (SPEC 4.1)";
+                                  : experiment == "fig4"       ? "two-type DoG population (SPEC 4.2)"
+                                  : experiment == "efficiency" ? "two linear DoG populations of one cell type"
+                                                               : "linear DoG population (SPEC 4.1)";
     std::printf("ww-repro %s%s: %s, %s, %d threads, results in %s\n", experiment.c_str(), quick ? " --quick" : "", population_kind,
                 ww::ops::isa_name(ww::ops::current_isa()), ww::ops::num_threads(), out.c_str());
     std::vector<Result> results;
     std::vector<std::string> figures;
     if (nonlinear) {
       run_nonlinear(experiment, nonlinear_plan_for(experiment, quick), teacher, photos, seed, out, results, figures);
+    } else if (experiment == "efficiency") {
+      run_efficiency(quick, seed, out, results, figures);
     } else {
       run_linear(experiment, plan_for(experiment, quick), seed, out, results, figures);
     }
