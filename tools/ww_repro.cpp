@@ -357,9 +357,9 @@ void run_efficiency(bool quick, std::uint64_t seed, const std::string& out, std:
         config.model.readout.init_sigma = 0.3f;
       }
       const std::string kind = readout_model_name(readout) == "cnn" ? "factorized" : "gaussian";
-      add_result(ww::experiments::fit_cnn(p, "direct " + kind, {{config, "from scratch", nullptr}}), results);
+      add_result(ww::experiments::fit_cnn(p, kind, {{config, "from scratch", nullptr}}), results);
       config.training.freeze_core = true;
-      add_result(ww::experiments::fit_cnn(p, "transfer " + kind, {{config, "frozen source core", source.checkpoint}}), results);
+      add_result(ww::experiments::fit_cnn(p, kind + "+core", {{config, "frozen source core", source.checkpoint}}), results);
     }
   }
   std::vector<Result> curves;
@@ -367,7 +367,7 @@ void run_efficiency(bool quick, std::uint64_t seed, const std::string& out, std:
     if (r.model != "source core") curves.push_back(r);
   const std::string plot = out + "/fev_vs_images.png";
   ww::io::write_line_plot_png(plot, fev_lines(curves, [](const Result& r) { return r.model; }, samples_of),
-                              {"efficiency: FEV vs images per readout (source core: 2048 images)", "images", "FEV", true, 0.0, 1.0});
+                              {"efficiency: FEV vs images (+core: the frozen core of a 2048-image source)", "images", "FEV", true, 0.0, 1.0});
   figures.push_back(plot);
 }
 
