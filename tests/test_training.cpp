@@ -312,6 +312,10 @@ TEST_CASE("ww-search: a grid over models on two recordings, chosen by validation
   REQUIRE(run("ww-search", args).exit_code == 0);
   CHECK(std::filesystem::last_write_time(dir + "/out/regionA/fixed/point0/checkpoint.wwc") == written);
   CHECK(nlohmann::json::parse(std::ifstream(dir + "/out/report.json")) == report);
+  const CommandResult twice = run("ww-search", {"--grid", dir + "/grid.json", "--data", dir + "/regionA", "--data", dir + "/regionA/",
+                                                "--out", dir + "/o"});
+  CHECK(twice.exit_code == 2);
+  CHECK(twice.output.find("another recording is also named 'regionA'") != std::string::npos);
   std::ofstream(dir + "/typo.json") << R"({"models": [{"name": "m", "config": {"modle": {}}}]})";
   const CommandResult typo = run("ww-search", {"--grid", dir + "/typo.json", "--data", dir + "/regionA", "--out", dir + "/o"});
   CHECK(typo.exit_code == 2);

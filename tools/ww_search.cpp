@@ -214,9 +214,16 @@ int main(int argc, char** argv) {
     std::map<std::pair<std::string, std::string>, double> correlation;  // (model, dataset) -> test correlation
     for (const std::string& data_path : data_paths) {
       const std::string dataset = dataset_name(data_path);
+      if (std::find(datasets.begin(), datasets.end(), dataset) != datasets.end()) {
+        // Their runs would share folders: the second would reuse the first's finished points.
+        throw ww::io::FormatError(data_path + ": another recording is also named '" + dataset + "' (its file or folder name); rename one");
+      }
       datasets.push_back(dataset);
+    }
+    for (const std::string& data_path : data_paths) {
+      const std::string dataset = dataset_name(data_path);
       const ww::io::Recording recording = ww::io::load_recording(data_path);
-        for (const GridModel& model : models) {
+      for (const GridModel& model : models) {
         std::optional<Fitted> fitted = model.baseline.empty() ? fit_grid(model, dataset, recording, grid_path, out) : fit_baseline(model, recording);
         if (!fitted) return int{ww::tools::interrupted};
         const ww::nn::RepeatMetrics m = ww::nn::repeat_metrics(fitted->test_prediction, recording.test.responses, recording.test_image_ids);
