@@ -316,6 +316,12 @@ TEST_CASE("ww-search: a grid over models on two recordings, chosen by validation
                                                 "--out", dir + "/o"});
   CHECK(twice.exit_code == 2);
   CHECK(twice.output.find("another recording is also named 'regionA'") != std::string::npos);
+  // The shipped Table 1 grid parses: ww-search gets as far as the (empty) recording.
+  std::filesystem::create_directories(dir + "/empty");
+  const CommandResult table1 = run("ww-search", {"--grid", std::string(WW_SOURCE_DIR) + "/configs/search/table1.json", "--data",
+                                                 dir + "/empty", "--out", dir + "/t1"});
+  CHECK(table1.exit_code == 2);
+  CHECK(table1.output.find("not a recording") != std::string::npos);
   std::ofstream(dir + "/typo.json") << R"({"models": [{"name": "m", "config": {"modle": {}}}]})";
   const CommandResult typo = run("ww-search", {"--grid", dir + "/typo.json", "--data", dir + "/regionA", "--out", dir + "/o"});
   CHECK(typo.exit_code == 2);
