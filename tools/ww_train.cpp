@@ -55,11 +55,11 @@ int main(int argc, char** argv) {
   auto* images = app.add_option("--images", images_path, "images .npy [n,h,w] or [n,c,h,w], or an .npz with 'images' and 'responses'")
                      ->check(CLI::ExistingFile);
   app.add_option("--responses", responses_path, "responses .npy [n,neurons] (omit with an .npz)")->check(CLI::ExistingFile);
-  auto* recording = app.add_option("--data", recording_path,
-                                   "a recording with tiers instead of --images: a neuralpredictors folder (data/, meta/), its .npz packing "
-                                   "or an Antolik region folder; trains on 'train', validates on 'validation'")
-                        ->check(CLI::ExistingPath)
-                        ->excludes(images);
+  app.add_option("--data", recording_path,
+                 "a recording with tiers instead of --images: a neuralpredictors folder (data/, meta/), its .npz packing "
+                 "or an Antolik region folder; trains on 'train', validates on 'validation'")
+      ->check(CLI::ExistingPath)
+      ->excludes(images);
   app.add_option("--out", out_dir, "output folder: checkpoint.wwc, config.json, metrics.jsonl")->required();
   app.add_flag("--resume", resume, "continue from OUT/checkpoint.wwc (its configuration is used)");
   app.add_option("--threads", threads, "worker threads (0: all cores)")->check(CLI::NonNegativeNumber);
