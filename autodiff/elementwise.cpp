@@ -89,5 +89,6 @@ Var relu(const Var& x) { return unary(ops::UnaryOp::relu, "relu", x); }
 Var elu(const Var& x, float alpha) { return unary(ops::UnaryOp::elu, "elu", x, alpha); }
 Var softplus(const Var& x) { return unary(ops::UnaryOp::softplus, "softplus", x); }
 Var sigmoid(const Var& x) { return unary(ops::UnaryOp::sigmoid, "sigmoid", x); }
+Var tanh(const Var& x) { return unary(ops::UnaryOp::tanh, "tanh", x); }
 
 }  // namespace ww::ad

@@ -30,6 +30,7 @@ Var relu(const Var& x);   // gradient 0 at 0
 Var elu(const Var& x, float alpha = 1.f);
 Var softplus(const Var& x);  // log(1 + e^x), stable for large |x|
 Var sigmoid(const Var& x);
+Var tanh(const Var& x);
 
 // Sum or mean over `axes` (negative counts from the end; empty means all axes). The reduced axes
 // are dropped, or kept with size 1 when keepdim.

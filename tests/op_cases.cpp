@@ -47,7 +47,7 @@ std::vector<OpCase> build() {
       {"log", ad::log, uniform(0.5f, 2.f)}, {"abs", ad::abs, away_from_zero()},
       {"sqrt", ad::sqrt, uniform(0.5f, 2.f)}, {"square", ad::square, normal()},
       {"relu", ad::relu, away_from_zero()}, {"softplus", ad::softplus, normal()},
-      {"sigmoid", ad::sigmoid, normal()},
+      {"sigmoid", ad::sigmoid, normal()},     {"tanh", ad::tanh, normal()},
   };
   for (const auto& u : unary_ops) {
     for (const Shape& shape : {Shape{3, 5, 7}, Shape{1}, Shape{70001}}) {
@@ -64,6 +64,9 @@ std::vector<OpCase> build() {
   cases.push_back({"sigmoid/large_inputs", "sigmoid", {{"x", {4, 33}, uniform(-60.f, 60.f)}},
                    [](const std::vector<Var>& in) { return ad::sigmoid(in[0]); },
                    [](const std::vector<Values>& in) { return ref::unary("sigmoid", in[0]); }});
+  cases.push_back({"tanh/large_inputs", "tanh", {{"x", {4, 33}, uniform(-60.f, 60.f)}},
+                   [](const std::vector<Var>& in) { return ad::tanh(in[0]); },
+                   [](const std::vector<Values>& in) { return ref::unary("tanh", in[0]); }});
   for (const Shape& shape : {Shape{3, 5, 7}, Shape{70001}}) {
     cases.push_back({"elu/" + ad::shape_string(shape), "elu", {{"x", shape, away_from_zero()}},
                      [](const std::vector<Var>& in) { return ad::elu(in[0], 1.3f); },

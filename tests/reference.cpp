@@ -34,6 +34,7 @@ Values unary(const char* op, const Values& x, double alpha) {
     else if (name == "elu") y[i] = v > 0 ? v : alpha * (std::exp(v) - 1.0);
     else if (name == "softplus") y[i] = std::log1p(std::exp(v));
     else if (name == "sigmoid") y[i] = 1.0 / (1.0 + std::exp(-v));
+    else if (name == "tanh") y[i] = std::tanh(v);
     else throw std::invalid_argument("ref::unary: unknown op " + name);
   }
   return y;

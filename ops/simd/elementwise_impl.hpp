@@ -41,6 +41,7 @@ void unary_forward(UnaryOp op, const float* x, float* y, size_t n, float alpha) 
         return xsimd::max(v, zero) + xsimd::log1p(xsimd::exp(-xsimd::abs(v)));
       });
     case UnaryOp::sigmoid: return map_unary<A>(x, y, n, [](B v) { return stable_sigmoid<A>(v); });
+    case UnaryOp::tanh: return map_unary<A>(x, y, n, [](B v) { return xsimd::tanh(v); });
   }
 }
 
@@ -81,6 +82,8 @@ void unary_backward(UnaryOp op, const float* x, const float* y, const float* dy,
       return map_backward<A>(x, y, dy, dx, n, [](B in, B, B g) { return g * stable_sigmoid<A>(in); });
     case UnaryOp::sigmoid:
       return map_backward<A>(x, y, dy, dx, n, [&](B, B out, B g) { return g * out * (one - out); });
+    case UnaryOp::tanh:
+      return map_backward<A>(x, y, dy, dx, n, [&](B, B out, B g) { return g * (one - out * out); });
   }
 }
 

@@ -12,7 +12,7 @@ namespace ww::ops::simd {
 
 using std::size_t;
 
-enum class UnaryOp : int { neg, exp, log, abs, sqrt, square, relu, elu, softplus, sigmoid };
+enum class UnaryOp : int { neg, exp, log, abs, sqrt, square, relu, elu, softplus, sigmoid, tanh };
 enum class BinaryOp : int { add, sub, mul, div };
 
 // The operands of a multi-channel valid cross-correlation of one image: x has `channels` planes
