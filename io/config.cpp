@@ -117,6 +117,9 @@ void read_model(const json& j, const std::string& origin, nn::ModelConfig& m) {
     o.read_choice("covariance", m.readout.covariance, nn::covariance_names);
     o.read("init_mu_range", m.readout.init_mu_range);
     o.read("init_sigma", m.readout.init_sigma);
+    o.read("coordinate_dimensions", m.readout.coordinate_dimensions);
+    o.read("position_hidden_layers", m.readout.position_hidden_layers);
+    o.read("position_hidden_features", m.readout.position_hidden_features);
   }
   if (const json* penalties = r.child("penalties")) {
     ObjectReader p(*penalties, "model.penalties", origin);
@@ -219,7 +222,9 @@ std::string config_to_json(const Config& c) {
         {"readout",
          {{"kind", nn::to_string(ro.kind)}, {"positive", ro.positive}, {"normalize_features", ro.normalize_features},
           {"bias", ro.bias}, {"output", nn::to_string(ro.output)}, {"covariance", nn::to_string(ro.covariance)},
-          {"init_mu_range", ro.init_mu_range}, {"init_sigma", ro.init_sigma}}},
+          {"init_mu_range", ro.init_mu_range}, {"init_sigma", ro.init_sigma},
+          {"coordinate_dimensions", ro.coordinate_dimensions}, {"position_hidden_layers", ro.position_hidden_layers},
+          {"position_hidden_features", ro.position_hidden_features}}},
         {"penalties",
          {{"smoothness", p.smoothness}, {"smoothness_normalized", p.smoothness_normalized},
           {"group_sparsity", p.group_sparsity}, {"kernel_l2", p.kernel_l2}, {"mask_l1", p.mask_l1},

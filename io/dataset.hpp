@@ -10,6 +10,7 @@ namespace ww::io {
 struct Dataset {
   ad::Tensor images;     // [n, c, h, w]
   ad::Tensor responses;  // [n, neurons]; undefined when only images were read
+  ad::Tensor neuron_coordinates{};  // [neurons, d] cortical coordinates; undefined unless a recording gives them
 };
 
 // images_path: .npy, or .npz holding "images" (and "responses" when responses_path is empty).

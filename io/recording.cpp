@@ -239,8 +239,24 @@ Recording load_recording(const std::string& path) {
 
 TrainingSplit training_split(const Recording& r) {
   const std::int64_t train = r.train.images.shape()[0], validation = r.validation.images.shape()[0];
-  return {{ad::concat_rows(r.train.images, r.validation.images), ad::concat_rows(r.train.responses, r.validation.responses)},
+  return {{ad::concat_rows(r.train.images, r.validation.images), ad::concat_rows(r.train.responses, r.validation.responses),
+           r.cell_motor_coordinates},
           static_cast<float>(validation) / static_cast<float>(train + validation)};
+}
+
+ad::Tensor simulated_cortical_coordinates(const ad::Tensor& locations, std::mt19937_64& rng) {
+  const std::int64_t neurons = locations.shape()[0];
+  std::normal_distribution<double> scatter(0.0, 0.3);
+  std::uniform_real_distribution<double> depth(150.0, 350.0);
+  ad::Tensor coordinates({neurons, 3});
+  for (std::int64_t n = 0; n < neurons; ++n) {
+    const double row = locations.data()[n * 2] + scatter(rng), col = locations.data()[n * 2 + 1] + scatter(rng);
+    float* c = coordinates.data() + n * 3;
+    c[0] = static_cast<float>(40.0 * (col + 0.25 * row) + 0.5 * col * col);
+    c[1] = static_cast<float>(45.0 * (row - 0.15 * col));
+    c[2] = static_cast<float>(depth(rng));
+  }
+  return coordinates;
 }
 
 Recording simulated_recording(const Population& population, std::int64_t repeats, std::uint64_t seed) {
@@ -257,6 +273,7 @@ Recording simulated_recording(const Population& population, std::int64_t repeats
   std::mt19937_64 rng(seed);
   add_poisson_like_noise(r.test.responses, rng);
   r.test_image_ids = rows;
+  r.cell_motor_coordinates = simulated_cortical_coordinates(population.locations, rng);
   return r;
 }
 

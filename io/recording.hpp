@@ -39,8 +39,14 @@ struct TrainingSplit {
 };
 TrainingSplit training_split(const Recording& recording);
 
+// Cortical coordinates [N, 3] (um) of simulated neurons at `locations` [N, 2] (row, col): a smooth
+// retinotopic map (sheared, compressive along one axis) of each location plus 0.3 px of scatter,
+// and a random depth that carries no position.
+ad::Tensor simulated_cortical_coordinates(const ad::Tensor& locations, std::mt19937_64& rng);
+
 // A simulated population as a recording: its training images split 80/20 into train and
-// validation, each test image shown `repeats` times with fresh noise (y = r + N(0, |r|)).
+// validation, each test image shown `repeats` times with fresh noise (y = r + N(0, |r|)), and
+// cortical coordinates from simulated_cortical_coordinates.
 Recording simulated_recording(const Population& population, std::int64_t repeats, std::uint64_t seed);
 
 // The file tree and its .npz packing of a recording (trials in the order train, validation, test;

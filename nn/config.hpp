@@ -25,7 +25,7 @@ struct CoreConfig {
   std::vector<LayerSpec> layers{LayerSpec{}};  // default: one 5x5 layer of 16 channels
 };
 
-enum class ReadoutKind { factorized, fixed_mask, fully_connected, gaussian };
+enum class ReadoutKind { factorized, fixed_mask, fully_connected, gaussian, retinotopic };
 enum class GaussianCovariance { full, uncorrelated, isotropic };
 
 struct ReadoutConfig {
@@ -39,6 +39,11 @@ struct ReadoutConfig {
   GaussianCovariance covariance = GaussianCovariance::full;
   float init_mu_range = 0.1f;  // Gaussian: mu ~ U(-range, range)
   float init_sigma = 1.f;      // Gaussian: Sigma = init_sigma * I
+  // Retinotopic: mu_n = tanh(MLP(first coordinate_dimensions cortical coordinates of n)), the MLP
+  // (position_hidden_layers layers of position_hidden_features, ELU) shared by all neurons.
+  std::int64_t coordinate_dimensions = 2;
+  std::int64_t position_hidden_layers = 1;
+  std::int64_t position_hidden_features = 30;
 };
 
 struct PenaltyConfig {
@@ -84,7 +89,8 @@ inline constexpr EnumName<Nonlinearity> nonlinearity_names[] = {{"identity", Non
 inline constexpr EnumName<ReadoutKind> readout_kind_names[] = {{"factorized", ReadoutKind::factorized},
                                                                {"fixed_mask", ReadoutKind::fixed_mask},
                                                                {"fully_connected", ReadoutKind::fully_connected},
-                                                               {"gaussian", ReadoutKind::gaussian}};
+                                                               {"gaussian", ReadoutKind::gaussian},
+                                                               {"retinotopic", ReadoutKind::retinotopic}};
 inline constexpr EnumName<GaussianCovariance> covariance_names[] = {{"full", GaussianCovariance::full},
                                                                     {"uncorrelated", GaussianCovariance::uncorrelated},
                                                                     {"isotropic", GaussianCovariance::isotropic}};

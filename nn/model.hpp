@@ -33,6 +33,10 @@ class Model : public Module {
   void set_normalization(float image_mean, float image_sd, const std::vector<float>& response_sd);
   bool normalizes() const;
 
+  // The retinotopic readout's cortical coordinates [N, >= coordinate_dimensions], kept with the
+  // model (standardised); std::invalid_argument for other readouts or another shape.
+  void set_neuron_coordinates(const ad::Tensor& coordinates) { readout_->set_coordinates(coordinates); }
+
   // SPEC 2.4: readout bias from mean responses; masks (or Gaussian positions) at the argmax of each
   // neuron's smoothed spike-triggered average, the mask entry set to the response's SD.
   void initialize_from_data(const ad::Tensor& images, const ad::Tensor& responses);

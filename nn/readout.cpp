@@ -1,11 +1,13 @@
 #include "nn/readout.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
 #include "nn/layers.hpp"
 #include "nn/init.hpp"
 #include "nn/regularizers.hpp"
+#include "optim/adam.hpp"
 
 namespace ww::nn {
 namespace {
@@ -22,7 +24,7 @@ class FactorizedReadout : public Readout {
  public:
   FactorizedReadout(const ReadoutConfig& config, std::int64_t neurons, std::int64_t channels, std::int64_t height,
                     std::int64_t width, std::mt19937_64& rng)
-      : Readout(config, neurons), channels_(channels), pixels_(height * width) {
+      : Readout(config, neurons), channels_(channels), width_(width), pixels_(height * width) {
     ad::Tensor mask = normal_tensor({neurons, pixels_}, rng, 0.f, 0.001f);
     if (config.kind == ReadoutKind::fixed_mask) {
       mask.fill(0.f);
@@ -92,6 +94,18 @@ class FactorizedReadout : public Readout {
     return static_cast<std::int64_t>(moving.size());
   }
 
+  ad::Tensor locations() const override {
+    ad::Tensor where({neurons_, 2});
+    const float* mask = mask_.value().data();
+    for (std::int64_t n = 0; n < neurons_; ++n) {
+      const float* row = mask + n * pixels_;
+      const std::int64_t at = std::max_element(row, row + pixels_, [](float a, float b) { return std::fabs(a) < std::fabs(b); }) - row;
+      where.data()[n * 2] = static_cast<float>(at / width_);
+      where.data()[n * 2 + 1] = static_cast<float>(at % width_);
+    }
+    return where;
+  }
+
   void init_locations(const std::vector<std::int64_t>& locations, const std::vector<float>& scale) override {
     float* mask = mask_.value().data();
     for (std::int64_t n = 0; n < neurons_; ++n) mask[n * pixels_ + locations[static_cast<std::size_t>(n)]] = scale[static_cast<std::size_t>(n)];
@@ -103,7 +117,7 @@ class FactorizedReadout : public Readout {
     if (config_.normalize_features) w = ad::div(w, ad::sqrt(ad::add(ad::sum(ad::square(w), {0}), 1e-12f)));
     return w;
   }
-  std::int64_t channels_, pixels_;
+  std::int64_t channels_, width_, pixels_;
   ad::Var mask_, features_;  // [N, H*W], [K, N]
 };
 
@@ -138,15 +152,66 @@ class FullyConnectedReadout : public Readout {
   ad::Var weight_;  // [N, K*H*W]
 };
 
+// The retinotopic readout's map from cortical coordinates [N, D] to positions [N, 2] in
+// (-1, 1): linear layers with ELU between them and tanh at the end, shared by all neurons.
+class PositionNetwork : public Module {
+ public:
+  PositionNetwork(const ReadoutConfig& config, std::mt19937_64& rng) {
+    std::int64_t inputs = config.coordinate_dimensions;
+    for (std::int64_t l = 0; l <= config.position_hidden_layers; ++l) {
+      const std::int64_t outputs = l == config.position_hidden_layers ? 2 : config.position_hidden_features;
+      const std::string name = "layer" + std::to_string(l);
+      weights_.push_back(register_parameter(name + ".weight", normal_tensor({inputs, outputs}, rng, 0.f, 1.f / std::sqrt(static_cast<float>(inputs)))));
+      biases_.push_back(register_parameter(name + ".bias", ad::Tensor::zeros({outputs})));
+      inputs = outputs;
+    }
+  }
+
+  ad::Var forward(const ad::Var& coordinates) const {
+    ad::Var x = coordinates;
+    for (std::size_t l = 0; l < weights_.size(); ++l) {
+      x = ad::add(ad::matmul(x, weights_[l]), biases_[l]);
+      x = l + 1 < weights_.size() ? ad::elu(x) : ad::tanh(x);
+    }
+    return x;
+  }
+
+  // Least-squares fit of the positions to `targets` [N, 2] (Adam, all neurons at once): how the
+  // network takes over locations found from the data.
+  void fit(const ad::Tensor& coordinates, const ad::Tensor& targets) {
+    optim::Adam adam(parameters(), {0.01f});
+    const ad::Var x = ad::Var::constant(coordinates), y = ad::Var::constant(targets);
+    for (int step = 0; step < 2000; ++step) {
+      adam.zero_grad();
+      ad::backward(ad::mse_loss(forward(x), y));
+      adam.step();
+    }
+  }
+
+ private:
+  std::vector<ad::Var> weights_, biases_;  // [in, out], [out]
+};
+
+// Gaussian readout; the retinotopic variant predicts mu from cortical coordinates.
 class GaussianReadout : public Readout {
  public:
   GaussianReadout(const ReadoutConfig& config, std::int64_t neurons, std::int64_t channels, std::int64_t height,
                   std::int64_t width, std::mt19937_64& rng)
       : Readout(config, neurons), channels_(channels), height_(height), width_(width) {
-    ad::Tensor mu({neurons, 2});
-    std::uniform_real_distribution<float> where(-config.init_mu_range, config.init_mu_range);
-    for (std::size_t i = 0; i < mu.numel(); ++i) mu.data()[i] = where(rng);
-    mu_ = register_parameter("mu", mu);
+    if (config.kind == ReadoutKind::retinotopic) {
+      if (config.coordinate_dimensions < 1 || config.position_hidden_layers < 0 || config.position_hidden_features < 1) {
+        throw std::invalid_argument("model: the retinotopic readout needs coordinate_dimensions >= 1, position_hidden_layers >= 0 "
+                                    "and position_hidden_features >= 1");
+      }
+      coordinates_ = register_buffer("coordinates", ad::Tensor::zeros({neurons, config.coordinate_dimensions}));
+      network_ = std::make_unique<PositionNetwork>(config, rng);
+      register_module("position_network", *network_);
+    } else {
+      ad::Tensor mu({neurons, 2});
+      std::uniform_real_distribution<float> where(-config.init_mu_range, config.init_mu_range);
+      for (std::size_t i = 0; i < mu.numel(); ++i) mu.data()[i] = where(rng);
+      mu_ = register_parameter("mu", mu);
+    }
     switch (config.covariance) {
       case GaussianCovariance::full: {
         ad::Tensor sigma = ad::Tensor::zeros({neurons, 2, 2});
@@ -170,7 +235,8 @@ class GaussianReadout : public Readout {
       throw std::invalid_argument("gaussian readout: core output " + ad::shape_string(s) + " does not have " +
                                   std::to_string(channels_) + " channels");
     }
-    const ad::Var sampled = ad::bilinear_sample(x, training() ? sample_positions(s[0], rng) : mu_);
+    const ad::Var mu = positions();
+    const ad::Var sampled = ad::bilinear_sample(x, training() ? sample_positions(mu, s[0], rng) : mu);
     return finish(ad::sum(ad::mul(sampled, features_), {2}));
   }
 
@@ -181,24 +247,70 @@ class GaussianReadout : public Readout {
   }
 
   std::int64_t parameters_per_neuron() const override {
-    return channels_ + 2 + static_cast<std::int64_t>(sigma_.numel()) / neurons_ + (config_.bias ? 1 : 0);
+    return channels_ + (network_ ? 0 : 2) + static_cast<std::int64_t>(sigma_.numel()) / neurons_ + (config_.bias ? 1 : 0);
+  }
+
+  void set_coordinates(const ad::Tensor& cortical) override {
+    if (!network_) Readout::set_coordinates(cortical);
+    const std::int64_t dims = config_.coordinate_dimensions;
+    if (cortical.rank() != 2 || cortical.shape()[0] != neurons_ || cortical.shape()[1] < dims) {
+      throw std::invalid_argument("retinotopic readout: cell_motor_coordinates " + ad::shape_string(cortical.shape()) +
+                                  " should be [" + std::to_string(neurons_) + ", >= " + std::to_string(dims) + "] (one row per neuron)");
+    }
+    // Centred per axis and scaled by one pooled SD, so the map's geometry is kept.
+    const auto count = static_cast<std::size_t>(neurons_ * dims);
+    std::vector<double> centred(count);
+    std::vector<double> mean(static_cast<std::size_t>(dims), 0.0);
+    bool spread = false;
+    for (std::size_t i = 0; i < count; ++i) {
+      const std::int64_t n = static_cast<std::int64_t>(i) / dims, d = static_cast<std::int64_t>(i) % dims;
+      centred[i] = cortical.data()[n * cortical.shape()[1] + d];
+      if (!std::isfinite(centred[i])) {
+        throw std::invalid_argument("retinotopic readout: cell_motor_coordinates of neuron " + std::to_string(n) + " is not finite");
+      }
+      spread = spread || centred[i] != centred[static_cast<std::size_t>(d)];
+      mean[static_cast<std::size_t>(d)] += centred[i] / static_cast<double>(neurons_);
+    }
+    if (!spread) throw std::invalid_argument("retinotopic readout: all neurons have the same cell_motor_coordinates");
+    double variance = 0.0;
+    for (std::size_t i = 0; i < count; ++i) {
+      centred[i] -= mean[i % static_cast<std::size_t>(dims)];
+      variance += centred[i] * centred[i] / static_cast<double>(count);
+    }
+    for (std::size_t i = 0; i < count; ++i) coordinates_.data()[i] = static_cast<float>(centred[i] / std::sqrt(variance));
+  }
+
+  ad::Tensor locations() const override {
+    const ad::Tensor mu = current_positions();
+    ad::Tensor where({neurons_, 2});
+    for (std::int64_t n = 0; n < neurons_; ++n) {
+      where.data()[n * 2] = static_cast<float>((mu.data()[n * 2 + 1] + 1.0) / 2.0 * static_cast<double>(height_ - 1));
+      where.data()[n * 2 + 1] = static_cast<float>((mu.data()[n * 2] + 1.0) / 2.0 * static_cast<double>(width_ - 1));
+    }
+    return where;
   }
 
   void init_locations(const std::vector<std::int64_t>& locations, const std::vector<float>&) override {
+    ad::Tensor mu = current_positions();
     for (std::int64_t n = 0; n < neurons_; ++n) {
       const std::int64_t at = locations[static_cast<std::size_t>(n)];
-      place(n, static_cast<double>(at / width_), static_cast<double>(at % width_));
+      place(mu, n, static_cast<double>(at / width_), static_cast<double>(at % width_));
     }
+    take_positions(mu);
   }
 
   std::int64_t search_locations(const ad::Tensor& core_output, const ad::Tensor& responses) override {
     const LocationSearch best = best_fitting_locations(core_output, responses);
-    ad::NoGradGuard no_grad;
-    const ad::Tensor here = ad::bilinear_sample(ad::Var::constant(core_output), ad::Var::constant(mu_.value())).value();
+    ad::Tensor mu = current_positions();
+    ad::Tensor here;
+    {
+      ad::NoGradGuard no_grad;
+      here = ad::bilinear_sample(ad::Var::constant(core_output), ad::Var::constant(mu)).value();
+    }
     const std::vector<std::int64_t> moving = neurons_to_move(best, own_feature_residuals(here, responses));
     for (const std::int64_t n : moving) {
       const auto i = static_cast<std::size_t>(n);
-      place(n, best.position[i][0], best.position[i][1]);
+      place(mu, n, best.position[i][0], best.position[i][1]);
       // The fitted weights are the least-squares answer when the output is the identity; through
       // another output nonlinearity they would be on the wrong scale, so training adapts them.
       if (config_.output == Nonlinearity::identity) {
@@ -206,12 +318,24 @@ class GaussianReadout : public Readout {
         if (bias_.defined()) bias_.value().data()[n] = best.constant[i];
       }
     }
+    if (!moving.empty()) take_positions(mu);
     return static_cast<std::int64_t>(moving.size());
   }
 
  private:
+  // [N, 2]: the parameter mu, or the position network's output.
+  ad::Var positions() const { return network_ ? network_->forward(ad::Var::constant(coordinates_)) : mu_; }
+  ad::Tensor current_positions() const {
+    ad::NoGradGuard no_grad;
+    return positions().value().clone();
+  }
+  // The readout reads at mu [N, 2] from now on (the retinotopic one as near as its network fits).
+  void take_positions(const ad::Tensor& mu) {
+    if (network_) network_->fit(coordinates_, mu);
+    else std::copy_n(mu.data(), mu.numel(), mu_.value().data());
+  }
   // mu + Sigma eps, eps ~ N(0, I) independently per sample and neuron: [B, N, 2].
-  ad::Var sample_positions(std::int64_t batch, std::mt19937_64& rng) const {
+  ad::Var sample_positions(const ad::Var& mu, std::int64_t batch, std::mt19937_64& rng) const {
     std::normal_distribution<float> normal(0.f, 1.f);
     if (config_.covariance == GaussianCovariance::full) {
       // eps laid out [B, N, 2 (row i), 2 (column j)] = eps_j, so sum_j Sigma_ij eps_j is mul + sum.
@@ -222,20 +346,22 @@ class GaussianReadout : public Readout {
         at[0] = at[2] = e0;
         at[1] = at[3] = e1;
       }
-      return ad::add(ad::sum(ad::mul(ad::Var::constant(eps), sigma_), {3}), mu_);
+      return ad::add(ad::sum(ad::mul(ad::Var::constant(eps), sigma_), {3}), mu);
     }
     ad::Tensor eps({batch, neurons_, 2});
     for (std::size_t i = 0; i < eps.numel(); ++i) eps.data()[i] = normal(rng);
-    return ad::add(ad::mul(ad::Var::constant(eps), sigma_), mu_);
+    return ad::add(ad::mul(ad::Var::constant(eps), sigma_), mu);
   }
-  // Neuron n's position at pixel (row, col) of the core output, in [-1, 1] (x along the width).
-  void place(std::int64_t n, double row, double col) {
-    float* mu = mu_.value().data();
+  // Neuron n's position in mu [N, 2] at pixel (row, col) of the core output, in [-1, 1] (x along the width).
+  void place(ad::Tensor& positions, std::int64_t n, double row, double col) const {
+    float* mu = positions.data();
     mu[n * 2] = width_ > 1 ? static_cast<float>(2.0 * col / static_cast<double>(width_ - 1) - 1.0) : 0.f;
     mu[n * 2 + 1] = height_ > 1 ? static_cast<float>(2.0 * row / static_cast<double>(height_ - 1) - 1.0) : 0.f;
   }
   std::int64_t channels_, height_, width_;
-  ad::Var mu_, sigma_, features_;  // [N, 2], [N, 2, 2] | [N, 2] | [N, 1], [N, K]
+  ad::Var mu_, sigma_, features_;  // [N, 2] (undefined when retinotopic), [N, 2, 2] | [N, 2] | [N, 1], [N, K]
+  ad::Tensor coordinates_;         // retinotopic: [N, D] standardised cortical coordinates
+  std::unique_ptr<PositionNetwork> network_;
 };
 
 }  // namespace
@@ -243,6 +369,14 @@ class GaussianReadout : public Readout {
 Readout::Readout(const ReadoutConfig& config, std::int64_t neurons) : config_(config), neurons_(neurons) {
   if (neurons <= 0) throw std::invalid_argument("model: the readout needs at least one neuron");
   if (config.bias) bias_ = register_parameter("bias", ad::Tensor::zeros({neurons}));
+}
+
+ad::Tensor Readout::locations() const {
+  throw std::invalid_argument("model: the " + to_string(config_.kind) + " readout has no locations");
+}
+
+void Readout::set_coordinates(const ad::Tensor&) {
+  throw std::invalid_argument("model: the " + to_string(config_.kind) + " readout does not use cortical coordinates (the retinotopic one does)");
 }
 
 ad::Var Readout::finish(const ad::Var& raw) const {
@@ -277,6 +411,7 @@ std::unique_ptr<Readout> make_readout(const ReadoutConfig& config, std::int64_t 
     case ReadoutKind::fully_connected:
       return std::make_unique<FullyConnectedReadout>(config, neurons, channels * height * width, rng);
     case ReadoutKind::gaussian:
+    case ReadoutKind::retinotopic:
       return std::make_unique<GaussianReadout>(config, neurons, channels, height, width, rng);
   }
   throw std::invalid_argument("model: unknown readout kind");

@@ -33,6 +33,12 @@ class Readout : public Module {
   // its position; factorized: its mask). Returns how many moved; the fixed-mask, fully connected
   // and |m| |w| factorized readouts move none.
   virtual std::int64_t search_locations(const ad::Tensor& /*core_output*/, const ad::Tensor& /*responses*/) { return 0; }
+  // Where each neuron reads: [N, 2] (row, col) in pixels of the core output (factorized: the
+  // mask's largest |entry|; Gaussian: mu). std::invalid_argument for the fully connected readout.
+  virtual ad::Tensor locations() const;
+  // The retinotopic readout's cortical coordinates of every neuron, [N, >= coordinate_dimensions]
+  // (recordings: meta/neurons/cell_motor_coordinates); std::invalid_argument for other readouts.
+  virtual void set_coordinates(const ad::Tensor& cortical);
   // bias_n = output^-1(mean response of n).
   void init_bias(const std::vector<float>& mean_response);
 

@@ -164,6 +164,49 @@ TEST_CASE("a factorized readout re-seats a misplaced neuron: mask on the window'
 
 namespace ww::nn {
 
+TEST_CASE("a retinotopic readout: positions from cortical coordinates through one shared network, K + 5 parameters per neuron") {
+  std::mt19937_64 rng(7);
+  ReadoutConfig config;
+  config.kind = ReadoutKind::retinotopic;
+  constexpr std::int64_t neurons = 40;
+  auto readout = make_readout(config, neurons, channels, height, width, rng);
+  CHECK(readout->parameters_per_neuron() == channels + 5);  // features, full Sigma, bias
+  // Cortex: an affine map of the visual field, and a depth that carries no position.
+  std::uniform_int_distribution<std::int64_t> pixel(0, height * width - 1);
+  std::uniform_real_distribution<float> depth(100.f, 300.f);
+  ad::Tensor cortex({neurons, 3});
+  std::vector<std::int64_t> places;
+  for (std::int64_t n = 0; n < neurons; ++n) {
+    places.push_back(pixel(rng));
+    const float row = static_cast<float>(places.back() / width), col = static_cast<float>(places.back() % width);
+    float* c = cortex.data() + n * 3;
+    c[0] = 100.f + 30.f * col + 10.f * row;
+    c[1] = 20.f - 25.f * row + 5.f * col;
+    c[2] = depth(rng);
+  }
+  readout->set_coordinates(cortex);
+  // Initial locations (from spike-triggered averages in training) are taken over by the network.
+  readout->init_locations(places, std::vector<float>(neurons, 1.f));
+  const ad::Tensor where = readout->locations();
+  double error = 0;
+  for (std::int64_t n = 0; n < neurons; ++n) {
+    const auto at = places[static_cast<std::size_t>(n)];
+    error += std::hypot(where.data()[n * 2] - static_cast<double>(at / width), where.data()[n * 2 + 1] - static_cast<double>(at % width));
+  }
+  MESSAGE("mean distance of the fitted network's positions: " << error / neurons << " pixels");
+  CHECK(error / neurons < 0.3);
+
+  CHECK_THROWS_WITH_AS(readout->set_coordinates(ad::Tensor({neurons + 1, 3})), doctest::Contains("should be [40, >= 2]"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(readout->set_coordinates(ad::Tensor({neurons, 1})), doctest::Contains("should be [40, >= 2]"), std::invalid_argument);
+  ad::Tensor broken = cortex.clone();
+  broken.data()[3 * 5 + 1] = std::nanf("");
+  CHECK_THROWS_WITH_AS(readout->set_coordinates(broken), doctest::Contains("neuron 5 is not finite"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(readout->set_coordinates(ad::Tensor::full({neurons, 2}, 3.f)), doctest::Contains("the same"), std::invalid_argument);
+  ReadoutConfig factorized;
+  CHECK_THROWS_WITH_AS(make_readout(factorized, neurons, channels, height, width, rng)->set_coordinates(cortex),
+                       doctest::Contains("does not use cortical coordinates"), std::invalid_argument);
+}
+
 TEST_CASE("Conv2d and BatchNorm2d are modules: named entries, running statistics only in training") {
   std::mt19937_64 rng(1);
   Conv2d conv(2, 3, 5, ops::Padding::same, rng);

@@ -371,6 +371,57 @@ TEST_CASE("teacher-student: a core transferred with --core-from --freeze-core be
   std::filesystem::remove_all(dir);
 }
 
+// Mean distance in pixels between the model's locations and the true ones, after removing the
+// shift common to all neurons (the core's kernels can absorb it).
+double location_error(const std::string& checkpoint, const ad::Tensor& truth) {
+  const ad::Tensor where = training::load_model(io::load_checkpoint(checkpoint))->readout().locations();
+  const std::int64_t neurons = truth.shape()[0];
+  double shift[2] = {0, 0}, error = 0;
+  for (std::int64_t n = 0; n < neurons; ++n)
+    for (int a = 0; a < 2; ++a) shift[a] += (where.data()[n * 2 + a] - truth.data()[n * 2 + a]) / static_cast<double>(neurons);
+  for (std::int64_t n = 0; n < neurons; ++n) {
+    error += std::hypot(where.data()[n * 2] - truth.data()[n * 2] - shift[0], where.data()[n * 2 + 1] - truth.data()[n * 2 + 1] - shift[1]);
+  }
+  return error / static_cast<double>(neurons);
+}
+
+TEST_CASE("teacher-student: the retinotopic readout recovers positions from cortical coordinates; without them it falls back") {
+  const std::string dir = temporary_folder("retinotopic");
+  REQUIRE(run("ww-simulate", {"linear", "--neurons", "100", "--samples", "1024", "--test-samples", "20", "--layout", "tree",
+                              "--repeats", "2", "--seed", "3", "--out", dir + "/data"}).exit_code == 0);
+  for (const std::string kind : {"retinotopic", "gaussian"}) {
+    std::ofstream(dir + "/" + kind + ".json") << R"({"model": {"core": {"layers": [{"channels": 1, "kernel": 17, "nonlinearity": "identity"}]},
+                                                               "readout": {"kind": ")" + kind + R"(", "init_sigma": 0.1}},
+                                                     "training": {"learning_rate": 0.005, "batch_size": 64, "search_locations": true,
+                                                                  "schedule": {"patience": 3, "decay": 0.3, "max_decays": 2}}})";
+    const CommandResult train = run("ww-train", {"--config", dir + "/" + kind + ".json", "--data", dir + "/data", "--out", dir + "/" + kind, "--quiet"});
+    INFO(train.output);
+    REQUIRE(train.exit_code == 0);
+  }
+  const ad::Tensor truth = io::read_npy(dir + "/data/truth/locations.npy").to_tensor();
+  const double retinotopic = location_error(dir + "/retinotopic/checkpoint.wwc", truth);
+  const double gaussian = location_error(dir + "/gaussian/checkpoint.wwc", truth);
+  MESSAGE("mean position error without the common shift, 100 neurons, 819 training images: retinotopic " << retinotopic
+          << " px, Gaussian " << gaussian << " px");
+  CHECK(retinotopic < 1.0);
+  CHECK(retinotopic < gaussian);
+  // K + 5 parameters per neuron (1 feature channel here) against the factorized readout's 32 x 32 mask + K + 1.
+  CHECK(training::load_model(io::load_checkpoint(dir + "/retinotopic/checkpoint.wwc"))->readout().parameters_per_neuron() == 6);
+
+  // Without cortical coordinates the retinotopic readout becomes the Gaussian one, and says so.
+  std::filesystem::remove(dir + "/data/meta/neurons/cell_motor_coordinates.npy");
+  std::ofstream(dir + "/short.json") << R"({"model": {"core": {"layers": [{"channels": 1, "kernel": 17, "nonlinearity": "identity"}]},
+                                                    "readout": {"kind": "retinotopic"}},
+                                          "training": {"schedule": {"eval_every": 20, "max_steps": 40}}})";
+  const CommandResult fallback = run("ww-train", {"--config", dir + "/short.json", "--data", dir + "/data", "--out", dir + "/fallback"});
+  INFO(fallback.output);
+  CHECK(fallback.exit_code == 0);
+  CHECK(fallback.output.find("no cortical coordinates (meta/neurons/cell_motor_coordinates.npy): the retinotopic readout falls back "
+                             "to the Gaussian readout") != std::string::npos);
+  CHECK(nlohmann::json::parse(std::ifstream(dir + "/fallback/config.json"))["model"]["readout"]["kind"] == "gaussian");
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("normalisation: training-part statistics kept in the model; predictions in the data's units; old checkpoints load") {
   // A teacher's data on a scale of its own: images x 10 + 3, responses x 5.
   io::Config config = io::parse_config(factorized_config, "test");

@@ -117,6 +117,7 @@ io::Config nonlinear_model_config(std::int64_t types, nn::ReadoutKind readout, f
       break;
     case nn::ReadoutKind::fixed_mask:
     case nn::ReadoutKind::gaussian:
+    case nn::ReadoutKind::retinotopic:
       penalties.feature_l1 = strength;
       break;
     case nn::ReadoutKind::fully_connected:

@@ -84,7 +84,14 @@ Trainer::Trainer(io::Config config, io::Dataset data) : config_(std::move(config
   config_.model.input_width = si[3];
   config_.model.core.input_channels = si[1];
   config_.model.neurons = data_.responses.shape()[1];
+  nn::ReadoutConfig& readout = config_.model.readout;
+  if (readout.kind == nn::ReadoutKind::retinotopic && !data_.neuron_coordinates.defined()) {
+    readout.kind = nn::ReadoutKind::gaussian;
+    notice_ = "the data has no cortical coordinates (meta/neurons/cell_motor_coordinates.npy): the retinotopic readout "
+              "falls back to the Gaussian readout, each neuron's position learned on its own";
+  }
   build();
+  if (readout.kind == nn::ReadoutKind::retinotopic) model_->set_neuron_coordinates(data_.neuron_coordinates);
   if (config_.training.normalize) normalize_from_training_part();
   if (config_.training.init_from_data) {
     model_->initialize_from_data(ad::slice_rows(data_.images, 0, train_count_),

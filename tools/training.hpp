@@ -53,6 +53,9 @@ class Trainer {
   double best_validation_loss() const;
   const ad::Shape& images_shape() const { return data_.images.shape(); }
   const std::string& divergence() const { return divergence_; }
+  // What the trainer changed in the configuration and why (empty when nothing): a retinotopic
+  // readout without cortical coordinates in the data becomes a Gaussian one.
+  const std::string& notice() const { return notice_; }
 
  private:
   // Image mean/SD and response SDs of the training part, set in the model (config "normalize").
@@ -75,6 +78,7 @@ class Trainer {
   bool finished_ = false;
   Progress progress_;
   std::string divergence_;
+  std::string notice_;
 };
 
 // A trained model from a checkpoint, in evaluation mode.

@@ -1,6 +1,7 @@
 // ww-inspect: what a checkpoint holds (layers, shapes, parameter counts, training state), an
-// export of its parameters as .npy and of kernels, masks and feature weights as PNG pictures, and
-// functional cell types: k-means of the neurons' normalised feature weights.
+// export of its parameters as .npy and of kernels, masks and feature weights as PNG pictures,
+// functional cell types (k-means of the neurons' normalised feature weights) and where each
+// neuron reads.
 #include <CLI/CLI.hpp>
 
 #include <cmath>
@@ -35,7 +36,8 @@ void write_cell_types(const ww::nn::Model& model, std::int64_t clusters, const s
     throw std::runtime_error("--cell-types: the " + ww::nn::to_string(model.config().readout.kind) +
                              " readout has no feature weights to cluster (factorized, fixed mask and Gaussian readouts do)");
   }
-  if (model.config().readout.kind == ww::nn::ReadoutKind::gaussian) {  // stored [N, K]: make it [K, N]
+  const ww::nn::ReadoutKind kind = model.config().readout.kind;
+  if (kind == ww::nn::ReadoutKind::gaussian || kind == ww::nn::ReadoutKind::retinotopic) {  // stored [N, K]: make it [K, N]
     const std::int64_t neurons = features.shape()[0], channels = features.shape()[1];
     Tensor transposed({channels, neurons});
     for (std::int64_t n = 0; n < neurons; ++n)
@@ -64,6 +66,36 @@ void write_cell_types(const ww::nn::Model& model, std::int64_t clusters, const s
   std::printf(" -> %s\n", path.c_str());
 }
 
+// Every neuron's (row, col) in pixels of the core output to `path` (.npy [N, 2]); with true
+// locations, the mean distance to them in pixels.
+void write_locations(ww::nn::Model& model, const std::string& true_locations_path, const std::string& path) {
+  const Tensor where = model.readout().locations();
+  ww::io::write_npy(path, where);
+  std::printf("\nlocations    %lld neurons -> %s", static_cast<long long>(where.shape()[0]), path.c_str());
+  if (!true_locations_path.empty()) {
+    const Tensor truth = ww::io::read_npy(true_locations_path).to_tensor();
+    if (truth.shape() != where.shape()) {
+      throw ww::io::FormatError(true_locations_path + ": shape " + ww::ad::shape_string(truth.shape()) + ", expected " +
+                                ww::ad::shape_string(where.shape()) + " (row, col per neuron)");
+    }
+    // A shift shared by all neurons is not identifiable (the core's kernels can absorb it), so
+    // the error is reported with and without it.
+    const std::int64_t neurons = where.shape()[0];
+    double shift[2] = {0.0, 0.0};
+    for (std::int64_t n = 0; n < neurons; ++n)
+      for (int a = 0; a < 2; ++a) shift[a] += (where.data()[n * 2 + a] - truth.data()[n * 2 + a]) / static_cast<double>(neurons);
+    double total = 0.0, unshifted = 0.0;
+    for (std::int64_t n = 0; n < neurons; ++n) {
+      const double dr = where.data()[n * 2] - truth.data()[n * 2], dc = where.data()[n * 2 + 1] - truth.data()[n * 2 + 1];
+      total += std::hypot(dr, dc);
+      unshifted += std::hypot(dr - shift[0], dc - shift[1]);
+    }
+    std::printf(", mean distance to %s: %.3f pixels (%.3f without the common shift of %.2f, %.2f)", true_locations_path.c_str(),
+                total / static_cast<double>(neurons), unshifted / static_cast<double>(neurons), shift[0], shift[1]);
+  }
+  std::printf("\n");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -78,6 +110,11 @@ int main(int argc, char** argv) {
   app.add_option("--cell-types", cell_types, "write each neuron's functional cell type (k-means of its normalised feature weights) to this JSON file");
   app.add_option("--clusters", clusters, "cell types to find (default: chosen by BIC, up to 16)")->check(CLI::PositiveNumber);
   app.add_option("--true-types", true_types, "ground-truth types .npy [neurons] (e.g. ww-simulate's types.npy): report the adjusted Rand index")
+      ->check(CLI::ExistingFile);
+  std::string locations, true_locations;
+  app.add_option("--locations", locations, "write each neuron's (row, col) in pixels of the core output to this .npy [neurons, 2]");
+  app.add_option("--true-locations", true_locations,
+                 "with --locations: true (row, col) .npy [neurons, 2] (e.g. ww-simulate's locations.npy): report the mean distance in pixels")
       ->check(CLI::ExistingFile);
   CLI11_PARSE(app, argc, argv);
   return ww::tools::run_tool("ww-inspect", [&] {
@@ -109,6 +146,7 @@ int main(int argc, char** argv) {
     }
     std::printf("%-36s %-16s %10zu\n", "total", "", model->parameter_count());
     if (!cell_types.empty()) write_cell_types(*model, clusters, true_types, cell_types);
+    if (!locations.empty()) write_locations(*model, true_locations, locations);
     if (export_dir.empty()) return int{ww::tools::ok};
 
     std::filesystem::create_directories(export_dir);

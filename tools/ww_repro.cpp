@@ -107,6 +107,7 @@ std::string readout_model_name(ww::nn::ReadoutKind kind) {
     case ww::nn::ReadoutKind::fixed_mask: return "fixed_mask";
     case ww::nn::ReadoutKind::fully_connected: return "fully_connected";
     case ww::nn::ReadoutKind::gaussian: return "gaussian";
+    case ww::nn::ReadoutKind::retinotopic: return "retinotopic";
   }
   return "?";
 }

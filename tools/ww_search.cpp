@@ -118,6 +118,7 @@ std::optional<double> train_point(const std::string& folder, const json& config_
     config.training.validation_fraction = split.validation_fraction;
     config.training.normalize = true;
     trainer = std::make_unique<ww::training::Trainer>(config, split.data);
+    if (!trainer->notice().empty()) std::printf("ww-search: %s: %s\n", folder.c_str(), trainer->notice().c_str());
     ww::io::write_file_atomically(folder + "/config.json", ww::io::config_to_json(trainer->config()));
   }
   const auto save = [&] { ww::io::save_checkpoint(checkpoint_path, trainer->checkpoint()); };

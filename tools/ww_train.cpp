@@ -112,6 +112,7 @@ int main(int argc, char** argv) {
     ww::io::write_file_atomically(out_dir + "/config.json", ww::io::config_to_json(trainer->config()));
 
     const auto& model = trainer->model();
+    if (!trainer->notice().empty()) std::printf("ww-train: %s\n", trainer->notice().c_str());
     if (!quiet) {
       std::printf("ww-train: images %s, %lld neurons, %s readout, %zu parameters, %s, %d threads\n",
                   ww::ad::shape_string(trainer->images_shape()).c_str(),
