@@ -137,6 +137,15 @@ void read_model(const json& j, const std::string& origin, nn::ModelConfig& m) {
   r.read("input_height", m.input_height);
   r.read("input_width", m.input_width);
   r.read("neurons", m.neurons);
+  if (const json* recordings = r.child("recordings")) {
+    if (!recordings->is_array()) r.fail("model.recordings", "expected a list of {\"key\", \"neurons\"}");
+    for (std::size_t i = 0; i < recordings->size(); ++i) {
+      ObjectReader e((*recordings)[i], "model.recordings[" + std::to_string(i) + "]", origin);
+      m.recordings.emplace_back();
+      e.read("key", m.recordings.back().key);
+      e.read("neurons", m.recordings.back().neurons);
+    }
+  }
 }
 
 void read_training(const json& j, const std::string& origin, optim::TrainConfig& t) {
@@ -210,6 +219,8 @@ std::string config_to_json(const Config& c) {
                       {"batch_norm", l.batch_norm}, {"bn_center", l.bn_center}, {"bn_scale", l.bn_scale},
                       {"nonlinearity", nn::to_string(l.nonlinearity)}});
   }
+  json recordings = json::array();
+  for (const nn::RecordingShape& r : c.model.recordings) recordings.push_back({{"key", r.key}, {"neurons", r.neurons}});
   const auto& ro = c.model.readout;
   const auto& p = c.model.penalties;
   const auto& t = c.training;
@@ -218,6 +229,7 @@ std::string config_to_json(const Config& c) {
        {{"input_height", c.model.input_height},
         {"input_width", c.model.input_width},
         {"neurons", c.model.neurons},
+        {"recordings", recordings},
         {"core", {{"input_channels", c.model.core.input_channels}, {"layers", layers}}},
         {"readout",
          {{"kind", nn::to_string(ro.kind)}, {"positive", ro.positive}, {"normalize_features", ro.normalize_features},

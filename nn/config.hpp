@@ -60,9 +60,17 @@ struct PenaltyConfig {
 
 enum class LossKind { mse, poisson };
 
+// One recording of a model that fits several on one core: its data key and neuron count.
+struct RecordingShape {
+  std::string key;
+  std::int64_t neurons = 0;
+};
+
 struct ModelConfig {
   std::int64_t input_height = 0, input_width = 0;
-  std::int64_t neurons = 0;
+  std::int64_t neurons = 0;  // one recording (when `recordings` is empty)
+  // Several recordings: one readout and normalisation per entry, all on the one core.
+  std::vector<RecordingShape> recordings;
   CoreConfig core;
   ReadoutConfig readout;
   PenaltyConfig penalties;

@@ -17,38 +17,59 @@ Model::Model(ModelConfig config, std::uint64_t seed) : config_(std::move(config)
   }
   const FeatureShape features = core_output_shape(config_);
   core_ = std::make_unique<Core>(config_.core, rng_);
-  readout_ = make_readout(config_.readout, config_.neurons, features.channels, features.height, features.width, rng_);
   register_module("core", *core_);
-  register_module("readout", *readout_);
-  image_normalization_ = register_buffer("normalization.image", ad::Tensor::from_values({2}, {0.f, 1.f}));
-  response_sd_ = register_buffer("normalization.response_sd", ad::Tensor::full({config_.neurons}, 1.f));
-}
-
-void Model::set_normalization(float image_mean, float image_sd, const std::vector<float>& response_sd) {
-  if (!(image_sd > 0) || !std::isfinite(image_mean) || response_sd.size() != static_cast<std::size_t>(config_.neurons)) {
-    throw std::invalid_argument("model: normalisation needs a positive image SD and one response SD per neuron (" +
-                                std::to_string(config_.neurons) + ")");
+  std::vector<RecordingShape> shapes = config_.recordings;
+  if (shapes.empty()) shapes.push_back({"", config_.neurons});
+  for (const RecordingShape& shape : shapes) {
+    if (config_.recordings.size() > 0 && shape.key.empty()) throw std::invalid_argument("model: every recording needs a key");
+    for (const Recording& other : recordings_)
+      if (other.key == shape.key) throw std::invalid_argument("model: two recordings have the key '" + shape.key + "'");
+    recordings_.push_back({shape.key, shape.neurons,
+                           make_readout(config_.readout, shape.neurons, features.channels, features.height, features.width, rng_), {}, {}});
   }
-  image_normalization_.data()[0] = image_mean;
-  image_normalization_.data()[1] = image_sd;
-  // A silent neuron keeps unit scale rather than dividing by zero.
-  for (std::size_t n = 0; n < response_sd.size(); ++n) response_sd_.data()[n] = response_sd[n] > 0 ? response_sd[n] : 1.f;
+  // A model of one recording keeps the names it always had ("readout.", "normalization.").
+  for (std::size_t r = 0; r < recordings_.size(); ++r) {
+    Recording& recording = recordings_[r];
+    const std::string infix = recording.key.empty() ? "" : "." + recording.key;
+    register_module("readout" + infix, *recording.readout);
+    recording.image_normalization = register_buffer("normalization" + infix + ".image", ad::Tensor::from_values({2}, {0.f, 1.f}));
+    recording.response_sd = register_buffer("normalization" + infix + ".response_sd", ad::Tensor::full({recording.neurons}, 1.f));
+  }
 }
 
-bool Model::normalizes() const {
-  if (image_normalization_.data()[0] != 0.f || image_normalization_.data()[1] != 1.f) return true;
-  for (std::size_t n = 0; n < response_sd_.numel(); ++n)
-    if (response_sd_.data()[n] != 1.f) return true;
+std::string Model::readout_prefix(std::size_t recording) const {
+  const std::string& key = recordings_.at(recording).key;
+  return key.empty() ? "readout." : "readout." + key + ".";
+}
+
+void Model::set_normalization(float image_mean, float image_sd, const std::vector<float>& response_sd, std::size_t index) {
+  Recording& recording = recordings_.at(index);
+  if (!(image_sd > 0) || !std::isfinite(image_mean) || response_sd.size() != static_cast<std::size_t>(recording.neurons)) {
+    throw std::invalid_argument("model: normalisation needs a positive image SD and one response SD per neuron (" +
+                                std::to_string(recording.neurons) + ")");
+  }
+  recording.image_normalization.data()[0] = image_mean;
+  recording.image_normalization.data()[1] = image_sd;
+  // A silent neuron keeps unit scale rather than dividing by zero.
+  for (std::size_t n = 0; n < response_sd.size(); ++n) recording.response_sd.data()[n] = response_sd[n] > 0 ? response_sd[n] : 1.f;
+}
+
+bool Model::normalizes(std::size_t index) const { return normalizes(recordings_.at(index)); }
+
+bool Model::normalizes(const Recording& recording) {
+  if (recording.image_normalization.data()[0] != 0.f || recording.image_normalization.data()[1] != 1.f) return true;
+  for (std::size_t n = 0; n < recording.response_sd.numel(); ++n)
+    if (recording.response_sd.data()[n] != 1.f) return true;
   return false;
 }
 
-ad::Var Model::in_response_units(const ad::Var& responses) const {
-  return normalizes() ? ad::div(responses, ad::Var::constant(response_sd_)) : responses;
+ad::Var Model::in_response_units(const ad::Var& responses, const Recording& recording) const {
+  return normalizes(recording) ? ad::div(responses, ad::Var::constant(recording.response_sd)) : responses;
 }
 
-ad::Tensor Model::in_response_units(const ad::Tensor& responses) const {
+ad::Tensor Model::in_response_units(const ad::Tensor& responses, const Recording& recording) const {
   ad::NoGradGuard no_grad;
-  return in_response_units(ad::Var::constant(responses)).value();
+  return in_response_units(ad::Var::constant(responses), recording).value();
 }
 
 void Model::check_images(const ad::Shape& s) const {
@@ -59,14 +80,15 @@ void Model::check_images(const ad::Shape& s) const {
   }
 }
 
-ad::Var Model::forward(const ad::Var& images) {
+ad::Var Model::forward(const ad::Var& images, std::size_t index) {
   check_images(images.shape());
-  if (!normalizes()) return readout_->forward(core_->forward(images), rng_);
-  return ad::mul(readout_->forward(core_->forward(core_input(images)), rng_), ad::Var::constant(response_sd_));
+  Recording& recording = recordings_.at(index);
+  if (!normalizes(recording)) return recording.readout->forward(core_->forward(images), rng_);
+  return ad::mul(recording.readout->forward(core_->forward(core_input(images, recording)), rng_), ad::Var::constant(recording.response_sd));
 }
 
-ad::Var Model::core_input(const ad::Var& images) const {
-  const float mean = image_normalization_.data()[0], sd = image_normalization_.data()[1];
+ad::Var Model::core_input(const ad::Var& images, const Recording& recording) const {
+  const float mean = recording.image_normalization.data()[0], sd = recording.image_normalization.data()[1];
   return mean == 0.f && sd == 1.f ? images : ad::mul(ad::add(images, -mean), 1.f / sd);
 }
 
@@ -103,25 +125,29 @@ ad::Tensor in_batches(Module& module, const ad::Tensor& images, std::int64_t bat
 
 }  // namespace
 
-ad::Tensor Model::predict(const ad::Tensor& images, std::int64_t batch) {
-  if (images.shape().empty() || images.shape()[0] == 0) return ad::Tensor({0, config_.neurons});
-  return in_batches(*this, images, batch, [this](const ad::Var& part) { return forward(part); });
+ad::Tensor Model::predict(const ad::Tensor& images, std::int64_t batch, std::size_t recording) {
+  if (images.shape().empty() || images.shape()[0] == 0) return ad::Tensor({0, neurons(recording)});
+  return in_batches(*this, images, batch, [this, recording](const ad::Var& part) { return forward(part, recording); });
 }
 
-std::int64_t Model::search_locations(const ad::Tensor& images, const ad::Tensor& responses) {
+std::int64_t Model::search_locations(const ad::Tensor& images, const ad::Tensor& responses, std::size_t index) {
   check_images(images.shape());
-  const ad::Tensor core_output = in_batches(*this, images, 256, [this](const ad::Var& part) { return core_->forward(core_input(part)); });
-  return readout_->search_locations(core_output, in_response_units(responses));
+  Recording& recording = recordings_.at(index);
+  const ad::Tensor core_output =
+      in_batches(*this, images, 256, [this, &recording](const ad::Var& part) { return core_->forward(core_input(part, recording)); });
+  return recording.readout->search_locations(core_output, in_response_units(responses, recording));
 }
 
-ad::Var Model::loss(const ad::Var& prediction, const ad::Var& responses) const {
-  const ad::Var p = in_response_units(prediction), y = in_response_units(responses);
+ad::Var Model::loss(const ad::Var& prediction, const ad::Var& responses, std::size_t index) const {
+  const Recording& recording = recordings_.at(index);
+  const ad::Var p = in_response_units(prediction, recording), y = in_response_units(responses, recording);
   return config_.loss == LossKind::mse ? ad::mse_loss(p, y) : ad::poisson_loss(p, y);
 }
 
-ad::Var Model::penalty(const ad::Var& prediction) const {
+ad::Var Model::penalty(const ad::Var& prediction, std::size_t index) const {
   const PenaltyConfig& p = config_.penalties;
-  ad::Var total = readout_->penalty(p, in_response_units(prediction));
+  const Recording& recording = recordings_.at(index);
+  ad::Var total = recording.readout->penalty(p, in_response_units(prediction, recording));
   const std::vector<ad::Var> kernels = core_->kernels();
   // Each term is built only when its strength is not 0 (the graph costs time).
   if (p.smoothness != 0.f) add_penalty(total, p.smoothness, laplace_smoothness(kernels.front(), p.smoothness_normalized));
@@ -132,21 +158,22 @@ ad::Var Model::penalty(const ad::Var& prediction) const {
   return total;
 }
 
-void Model::initialize_from_data(const ad::Tensor& raw_images, const ad::Tensor& raw_responses) {
+void Model::initialize_from_data(const ad::Tensor& raw_images, const ad::Tensor& raw_responses, std::size_t index) {
+  Recording& recording = recordings_.at(index);
   // The readout's bias, masks and positions live in the normalised units.
   ad::Tensor images, responses;
   {
     ad::NoGradGuard no_grad;
-    images = core_input(ad::Var::constant(raw_images)).value();
+    images = core_input(ad::Var::constant(raw_images), recording).value();
   }
-  responses = in_response_units(raw_responses);
+  responses = in_response_units(raw_responses, recording);
   const ColumnMoments moments = column_moments(responses);
   const std::vector<float> mean(moments.mean.begin(), moments.mean.end());
   std::vector<float> sd;
   for (const double d : moments.sd) sd.push_back(d > 0 ? static_cast<float>(d) : 1.f);
-  readout_->init_bias(mean);
+  recording.readout->init_bias(mean);
   const FeatureShape features = core_output_shape(config_);
-  readout_->init_locations(sta_locations(spike_triggered_average(images, responses), features.height, features.width), sd);
+  recording.readout->init_locations(sta_locations(spike_triggered_average(images, responses), features.height, features.width), sd);
 }
 
 }  // namespace ww::nn

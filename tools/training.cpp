@@ -78,38 +78,62 @@ io::Config config_of(const io::Checkpoint& checkpoint) {
 
 }  // namespace
 
-Trainer::Trainer(io::Config config, io::Dataset data) : config_(std::move(config)), data_(std::move(data)) {
-  const ad::Shape& si = data_.images.shape();
+namespace {
+
+std::vector<TrainingPart> one_part(io::Dataset data, float validation_fraction) {
+  std::vector<TrainingPart> parts;
+  parts.push_back({"", {std::move(data), validation_fraction}});
+  return parts;
+}
+
+}  // namespace
+
+Trainer::Trainer(io::Config config, io::Dataset data)
+    : Trainer(config, one_part(std::move(data), config.training.validation_fraction)) {}
+
+Trainer::Trainer(const io::Checkpoint& checkpoint, io::Dataset data)
+    : Trainer(checkpoint, one_part(std::move(data), config_of(checkpoint).training.validation_fraction)) {}
+
+Trainer::Trainer(io::Config config, std::vector<TrainingPart> parts) : config_(std::move(config)) {
+  if (parts.empty()) throw std::invalid_argument("training: no data");
+  for (TrainingPart& part : parts) parts_.push_back({part.key, std::move(part.split.data), part.split.validation_fraction});
+  const ad::Shape& si = parts_.front().data.images.shape();
   config_.model.input_height = si[2];
   config_.model.input_width = si[3];
   config_.model.core.input_channels = si[1];
-  config_.model.neurons = data_.responses.shape()[1];
+  config_.model.recordings.clear();
+  if (parts_.size() == 1 && parts_.front().key.empty()) {
+    config_.model.neurons = parts_.front().data.responses.shape()[1];
+  } else {
+    config_.model.neurons = 0;
+    for (const Part& part : parts_) config_.model.recordings.push_back({part.key, part.data.responses.shape()[1]});
+  }
   nn::ReadoutConfig& readout = config_.model.readout;
-  if (readout.kind == nn::ReadoutKind::retinotopic && !data_.neuron_coordinates.defined()) {
+  for (const Part& part : parts_) {
+    if (readout.kind != nn::ReadoutKind::retinotopic || part.data.neuron_coordinates.defined()) continue;
     readout.kind = nn::ReadoutKind::gaussian;
-    notice_ = "the data has no cortical coordinates (meta/neurons/cell_motor_coordinates.npy): the retinotopic readout "
-              "falls back to the Gaussian readout, each neuron's position learned on its own";
+    notice_ = "the data" + (part.key.empty() ? std::string() : " of '" + part.key + "'") +
+              " has no cortical coordinates (meta/neurons/cell_motor_coordinates.npy): the retinotopic readout falls back to "
+              "the Gaussian readout, each neuron's position learned on its own";
   }
   build();
-  if (readout.kind == nn::ReadoutKind::retinotopic) model_->set_neuron_coordinates(data_.neuron_coordinates);
-  if (config_.training.normalize) normalize_from_training_part();
-  if (config_.training.init_from_data) {
-    model_->initialize_from_data(ad::slice_rows(data_.images, 0, train_count_),
-                                 ad::slice_rows(data_.responses, 0, train_count_));
+  check_parts_fit_model("training data");
+  for (std::size_t r = 0; r < parts_.size(); ++r) {
+    const Part& part = parts_[r];
+    if (readout.kind == nn::ReadoutKind::retinotopic) model_->set_neuron_coordinates(part.data.neuron_coordinates, r);
+    if (config_.training.normalize) normalize_from_training_part(r);
+    if (config_.training.init_from_data) {
+      model_->initialize_from_data(ad::slice_rows(part.data.images, 0, part.train_count),
+                                   ad::slice_rows(part.data.responses, 0, part.train_count), r);
+    }
   }
   snapshot_best();
 }
 
-Trainer::Trainer(const io::Checkpoint& checkpoint, io::Dataset data) : config_(config_of(checkpoint)), data_(std::move(data)) {
-  const ad::Shape& si = data_.images.shape();
-  if (si[1] != config_.model.core.input_channels || si[2] != config_.model.input_height ||
-      si[3] != config_.model.input_width || data_.responses.shape()[1] != config_.model.neurons) {
-    throw io::FormatError(checkpoint.path + ": was trained on images [" + std::to_string(config_.model.core.input_channels) + "," +
-                          std::to_string(config_.model.input_height) + "," + std::to_string(config_.model.input_width) +
-                          "] and " + std::to_string(config_.model.neurons) + " neurons; this data has images " +
-                          ad::shape_string(si) + " and responses " + ad::shape_string(data_.responses.shape()));
-  }
+Trainer::Trainer(const io::Checkpoint& checkpoint, std::vector<TrainingPart> parts) : config_(config_of(checkpoint)) {
+  for (TrainingPart& part : parts) parts_.push_back({part.key, std::move(part.split.data), part.split.validation_fraction});
   build();
+  check_parts_fit_model(checkpoint.path);
   load_model_state(checkpoint, *model_);
   for (const auto& [name, tensor] : optimizer_->state()) copy_into(checkpoint, "optimizer/" + name, tensor);
   optimizer_->set_steps_taken(checkpoint.integer("optimizer_steps"));
@@ -125,18 +149,51 @@ Trainer::Trainer(const io::Checkpoint& checkpoint, io::Dataset data) : config_(c
   progress_.validation_correlation = checkpoint.real("validation_correlation");
 }
 
+void Trainer::check_parts_fit_model(const std::string& origin) const {
+  const nn::ModelConfig& m = config_.model;
+  if (parts_.size() != model_->recording_count()) {
+    throw io::FormatError(origin + ": the model has " + std::to_string(model_->recording_count()) + " recordings, the data " +
+                          std::to_string(parts_.size()));
+  }
+  for (std::size_t r = 0; r < parts_.size(); ++r) {
+    const Part& part = parts_[r];
+    const ad::Shape& si = part.data.images.shape();
+    const std::string which = part.key.empty() ? "this data" : "recording '" + part.key + "'";
+    if (part.key != model_->data_key(r)) {
+      throw io::FormatError(origin + ": recording " + std::to_string(r) + " is '" + model_->data_key(r) + "' in the model, '" +
+                            part.key + "' in the data");
+    }
+    if (si[1] != m.core.input_channels || si[2] != m.input_height || si[3] != m.input_width ||
+        part.data.responses.shape()[1] != model_->neurons(r)) {
+      throw io::FormatError(origin + ": the model takes images [" + std::to_string(m.core.input_channels) + "," +
+                            std::to_string(m.input_height) + "," + std::to_string(m.input_width) + "] and predicts " +
+                            std::to_string(model_->neurons(r)) + " neurons; " + which + " has images " + ad::shape_string(si) +
+                            " and responses " + ad::shape_string(part.data.responses.shape()));
+    }
+  }
+}
+
 void Trainer::build() {
-  const std::int64_t n = data_.images.shape()[0];
-  const auto validation = static_cast<std::int64_t>(std::llround(static_cast<double>(n) * config_.training.validation_fraction));
-  train_count_ = n - validation;
-  if (validation < 2 || train_count_ < 2) {
-    throw io::FormatError("training data: " + std::to_string(n) + " samples are too few to hold out a validation fraction of " +
-                          std::to_string(config_.training.validation_fraction));
+  for (Part& part : parts_) {
+    const std::int64_t n = part.data.images.shape()[0];
+    const auto validation = static_cast<std::int64_t>(std::llround(static_cast<double>(n) * part.validation_fraction));
+    part.train_count = n - validation;
+    if (validation < 2 || part.train_count < 2) {
+      throw io::FormatError("training data" + (part.key.empty() ? std::string() : " '" + part.key + "'") + ": " + std::to_string(n) +
+                            " samples are too few to hold out a validation fraction of " + std::to_string(part.validation_fraction));
+    }
   }
   model_ = std::make_unique<nn::Model>(config_.model, config_.training.seed);
   sampler_.seed(config_.training.seed + 1);
   const optim::TrainConfig& t = config_.training;
-  const std::vector<ad::Var> trained = t.freeze_core ? model_->readout().parameters() : model_->parameters();
+  std::vector<ad::Var> trained = model_->parameters();
+  if (t.freeze_core) {
+    trained.clear();
+    for (std::size_t r = 0; r < model_->recording_count(); ++r) {
+      const std::vector<ad::Var> readout = model_->readout(r).parameters();
+      trained.insert(trained.end(), readout.begin(), readout.end());
+    }
+  }
   if (t.optimizer == optim::OptimizerKind::adam) {
     optimizer_ = std::make_unique<optim::Adam>(trained, optim::AdamOptions{t.learning_rate});
   } else {
@@ -147,8 +204,10 @@ void Trainer::build() {
   for (const ad::Tensor& tensor : state_of(*model_).tensors) best_.push_back(ad::Tensor(tensor.shape()));
 }
 
-void Trainer::normalize_from_training_part() {
-  const ad::Tensor images = ad::slice_rows(data_.images, 0, train_count_), responses = ad::slice_rows(data_.responses, 0, train_count_);
+void Trainer::normalize_from_training_part(std::size_t r) {
+  const Part& part = parts_[r];
+  const ad::Tensor images = ad::slice_rows(part.data.images, 0, part.train_count);
+  const ad::Tensor responses = ad::slice_rows(part.data.responses, 0, part.train_count);
   double sum = 0.0, squares = 0.0;
   for (std::size_t i = 0; i < images.numel(); ++i) {
     sum += images.data()[i];
@@ -159,7 +218,7 @@ void Trainer::normalize_from_training_part() {
   if (!(image_sd > 0)) throw io::FormatError("training data: every image pixel has the same value; images cannot be normalised");
   const std::vector<double> sd = nn::column_moments(responses).sd;
   const std::vector<float> response_sd(sd.begin(), sd.end());
-  model_->set_normalization(static_cast<float>(mean), static_cast<float>(image_sd), response_sd);
+  model_->set_normalization(static_cast<float>(mean), static_cast<float>(image_sd), response_sd, r);
 }
 
 void Trainer::transfer_core(const io::Checkpoint& source) {
@@ -184,8 +243,13 @@ void Trainer::restore_best() { copy_values(best_, state_of(*model_).tensors); }
 void Trainer::search_locations() {
   // At most this many training images: the search holds their core output in memory.
   constexpr std::int64_t max_images = 4096;
-  const std::int64_t images = std::min(train_count_, max_images);
-  progress_.relocated = model_->search_locations(ad::slice_rows(data_.images, 0, images), ad::slice_rows(data_.responses, 0, images));
+  progress_.relocated = 0;
+  for (std::size_t r = 0; r < parts_.size(); ++r) {
+    const Part& part = parts_[r];
+    const std::int64_t images = std::min(part.train_count, max_images);
+    progress_.relocated +=
+        model_->search_locations(ad::slice_rows(part.data.images, 0, images), ad::slice_rows(part.data.responses, 0, images), r);
+  }
   if (progress_.relocated == 0) return;
   // The moved model is kept as the best one when validation agrees that it is better.
   double correlation = 0.0;
@@ -198,21 +262,29 @@ void Trainer::search_locations() {
   }
 }
 
+// The validation loss averaged over recordings; the correlation over all their neurons.
 double Trainer::evaluate(double* mean_correlation) {
-  const std::int64_t n = data_.images.shape()[0];
-  const ad::Tensor prediction = model_->predict(ad::slice_rows(data_.images, train_count_, n));
-  const ad::Tensor target = ad::slice_rows(data_.responses, train_count_, n);
-  *mean_correlation = nn::finite_mean(nn::correlation_per_neuron(prediction, target));
-  ad::NoGradGuard no_grad;
-  return model_->loss(ad::Var::constant(prediction), ad::Var::constant(target)).value().item();
+  double loss = 0.0;
+  std::vector<double> correlations;
+  for (std::size_t r = 0; r < parts_.size(); ++r) {
+    const Part& part = parts_[r];
+    const std::int64_t n = part.data.images.shape()[0];
+    const ad::Tensor prediction = model_->predict(ad::slice_rows(part.data.images, part.train_count, n), 256, r);
+    const ad::Tensor target = ad::slice_rows(part.data.responses, part.train_count, n);
+    const std::vector<double> c = nn::correlation_per_neuron(prediction, target);
+    correlations.insert(correlations.end(), c.begin(), c.end());
+    ad::NoGradGuard no_grad;
+    loss += model_->loss(ad::Var::constant(prediction), ad::Var::constant(target), r).value().item() / static_cast<double>(parts_.size());
+  }
+  *mean_correlation = nn::finite_mean(correlations);
+  return loss;
 }
 
 Outcome Trainer::run(const std::atomic<bool>& interrupt, const std::function<void(const Progress&)>& on_progress,
                      const std::function<void()>& on_evaluation) {
   const optim::ScheduleConfig& schedule = config_.training.schedule;
-  const std::int64_t batch = std::min<std::int64_t>(config_.training.batch_size, train_count_);
-  std::vector<std::int64_t> order(static_cast<std::size_t>(train_count_));
   progress_.max_steps = schedule.max_steps;
+  std::vector<std::int64_t> order;
   while (!finished_) {
     if (interrupt.load()) return Outcome::interrupted;
     if (step_ >= schedule.max_steps) {
@@ -222,19 +294,24 @@ Outcome Trainer::run(const std::atomic<bool>& interrupt, const std::function<voi
       break;
     }
     ++step_;
-    // A batch drawn without replacement; the sampler is the only state this needs.
+    // The recordings take turns, one batch each, drawn without replacement; the sampler is the
+    // only state this needs.
+    const std::size_t r = static_cast<std::size_t>(step_ - 1) % parts_.size();
+    const Part& part = parts_[r];
+    const std::int64_t batch = std::min<std::int64_t>(config_.training.batch_size, part.train_count);
+    order.resize(static_cast<std::size_t>(part.train_count));
     std::iota(order.begin(), order.end(), 0);
     for (std::int64_t i = 0; i < batch; ++i) {
-      std::uniform_int_distribution<std::int64_t> pick(i, train_count_ - 1);
+      std::uniform_int_distribution<std::int64_t> pick(i, part.train_count - 1);
       std::swap(order[static_cast<std::size_t>(i)], order[static_cast<std::size_t>(pick(sampler_))]);
     }
     const std::vector<std::int64_t> rows(order.begin(), order.begin() + batch);
     model_->train();
     if (config_.training.freeze_core) model_->core().eval();  // its batch norm keeps the source's statistics
     optimizer_->zero_grad();
-    const ad::Var prediction = model_->forward(ad::Var::constant(ad::gather_rows(data_.images, rows)));
-    const ad::Var loss = model_->loss(prediction, ad::Var::constant(ad::gather_rows(data_.responses, rows)));
-    const ad::Var penalty = model_->penalty(prediction);
+    const ad::Var prediction = model_->forward(ad::Var::constant(ad::gather_rows(part.data.images, rows)), r);
+    const ad::Var loss = model_->loss(prediction, ad::Var::constant(ad::gather_rows(part.data.responses, rows)), r);
+    const ad::Var penalty = model_->penalty(prediction, r);
     const ad::Var total = penalty.defined() ? ad::add(loss, penalty) : loss;
     progress_.train_loss = loss.value().item();
     if (!std::isfinite(total.value().item())) {

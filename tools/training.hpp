@@ -10,6 +10,7 @@
 #include "io/checkpoint.hpp"
 #include "io/config.hpp"
 #include "io/dataset.hpp"
+#include "io/recording.hpp"
 #include "nn/model.hpp"
 #include "optim/optimizer.hpp"
 
@@ -29,13 +30,24 @@ struct Progress {
 
 enum class Outcome { finished, interrupted, diverged };
 
+// One recording's data for a model of several: its data key and its training/validation split.
+struct TrainingPart {
+  std::string key;
+  io::TrainingSplit split;
+};
+
 class Trainer {
  public:
   // A fresh run on `data` (split: the last validation_fraction of it validates). The model's
   // input size and neuron count come from the data.
   Trainer(io::Config config, io::Dataset data);
+  // Several recordings (distinct keys, images of one size) on one core, one readout each; steps
+  // cycle through them, one recording's batch per step. A single part with an empty key is the
+  // one-recording model.
+  Trainer(io::Config config, std::vector<TrainingPart> parts);
   // Continues a run from its checkpoint; throws io::FormatError if it does not fit this data.
   Trainer(const io::Checkpoint& checkpoint, io::Dataset data);
+  Trainer(const io::Checkpoint& checkpoint, std::vector<TrainingPart> parts);
 
   // Trains until the schedule stops (best parameters restored), `interrupt` becomes true, or a
   // loss is not finite (parameters left at the last evaluation's state is up to the caller's
@@ -51,24 +63,32 @@ class Trainer {
   const io::Config& config() const { return config_; }
   std::int64_t step() const { return step_; }
   double best_validation_loss() const;
-  const ad::Shape& images_shape() const { return data_.images.shape(); }
+  const ad::Shape& images_shape() const { return parts_.front().data.images.shape(); }
   const std::string& divergence() const { return divergence_; }
   // What the trainer changed in the configuration and why (empty when nothing): a retinotopic
   // readout without cortical coordinates in the data becomes a Gaussian one.
   const std::string& notice() const { return notice_; }
 
  private:
-  // Image mean/SD and response SDs of the training part, set in the model (config "normalize").
-  void normalize_from_training_part();
+  // Image mean/SD and response SDs of a recording's training part, set in the model (config "normalize").
+  void normalize_from_training_part(std::size_t recording);
   void build();
   double evaluate(double* mean_correlation);
   void search_locations();
   void snapshot_best();
   void restore_best();
 
+  // A recording's data: the first train_count samples train, the rest validate.
+  struct Part {
+    std::string key;
+    io::Dataset data;
+    float validation_fraction;
+    std::int64_t train_count = 0;
+  };
+  void check_parts_fit_model(const std::string& origin) const;
+
   io::Config config_;
-  io::Dataset data_;
-  std::int64_t train_count_ = 0;
+  std::vector<Part> parts_;
   std::unique_ptr<nn::Model> model_;
   std::unique_ptr<optim::Optimizer> optimizer_;
   std::unique_ptr<optim::EarlyStopping> schedule_;
