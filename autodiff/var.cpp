@@ -25,6 +25,10 @@ void Var::zero_grad() {
   if (node_ != nullptr && node_->grad.defined()) node_->grad.fill(0.f);
 }
 
+void Var::clear_grad() {
+  if (node_ != nullptr) node_->grad = Tensor();
+}
+
 NoGradGuard::NoGradGuard() : previous_(gradients_enabled) { gradients_enabled = false; }
 NoGradGuard::~NoGradGuard() { gradients_enabled = previous_; }
 bool grad_enabled() { return gradients_enabled; }

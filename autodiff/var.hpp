@@ -43,6 +43,8 @@ class Var {
   const Tensor& grad() const { return node_->grad; }
   // Sets the gradient to zero (keeps its storage).
   void zero_grad();
+  // Drops the gradient: undefined until something reaches this variable again.
+  void clear_grad();
   const char* op() const { return node_->op; }
 
   // For the implementation of operations.

@@ -237,6 +237,24 @@ Recording load_recording(const std::string& path) {
   throw FormatError(path + ": not a recording (expected an .npz, a folder with data/ and meta/, or an Antolik region folder with training_inputs.npy)");
 }
 
+std::string recording_name(const std::string& path) {
+  fs::path p = fs::path(path).lexically_normal();
+  if (p.filename().empty()) p = p.parent_path();
+  return p.stem().string();
+}
+
+std::vector<std::string> distinct_recording_names(const std::vector<std::string>& paths) {
+  std::vector<std::string> names;
+  for (const std::string& path : paths) {
+    const std::string name = recording_name(path);
+    if (std::find(names.begin(), names.end(), name) != names.end()) {
+      throw FormatError(path + ": another recording is also named '" + name + "' (its file or folder name); rename one");
+    }
+    names.push_back(name);
+  }
+  return names;
+}
+
 TrainingSplit training_split(const Recording& r) {
   const std::int64_t train = r.train.images.shape()[0], validation = r.validation.images.shape()[0];
   return {{ad::concat_rows(r.train.images, r.validation.images), ad::concat_rows(r.train.responses, r.validation.responses),

@@ -31,6 +31,12 @@ struct Recording {
 // training_inputs.npy (Antolik region).
 Recording load_recording(const std::string& path);
 
+// A recording's name: its file or folder name without extension ("data/mouse1/" -> "mouse1"),
+// the data key of its readout in a model of several recordings.
+std::string recording_name(const std::string& path);
+// The names of several recordings; FormatError when two share one.
+std::vector<std::string> distinct_recording_names(const std::vector<std::string>& paths);
+
 // The training and validation tiers back to back, and the validation's share of them: what
 // ww-train validates on (TrainConfig::validation_fraction holds out the end of the data).
 struct TrainingSplit {

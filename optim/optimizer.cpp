@@ -12,7 +12,7 @@ Optimizer::Optimizer(std::vector<ad::Var> parameters, float learning_rate)
 }
 
 void Optimizer::zero_grad() {
-  for (ad::Var& p : parameters_) p.zero_grad();
+  for (ad::Var& p : parameters_) p.clear_grad();
 }
 
 std::vector<ad::Tensor> Optimizer::zeros_like_parameters() const {

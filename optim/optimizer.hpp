@@ -12,6 +12,8 @@ class Optimizer {
  public:
   virtual ~Optimizer() = default;
   virtual void step() = 0;
+  // Drops every parameter's gradient (PyTorch's set_to_none): a parameter the next backward pass
+  // does not reach, such as another recording's readout, is left as it is by step().
   void zero_grad();
   float learning_rate() const { return learning_rate_; }
   void set_learning_rate(float learning_rate) { learning_rate_ = learning_rate; }

@@ -16,6 +16,7 @@
 #include "io/atomic_file.hpp"
 #include "io/checkpoint.hpp"
 #include "io/npy.hpp"
+#include "io/recording.hpp"
 #include "nn/metrics.hpp"
 #include "tests/support.hpp"
 #include "tools/experiments.hpp"
@@ -368,6 +369,95 @@ TEST_CASE("teacher-student: a core transferred with --core-from --freeze-core be
                                                   dir + "/b/responses.npy", "--out", dir + "/wide", "--core-from", dir + "/source/checkpoint.wwc"});
   CHECK(mismatch.exit_code == 2);
   CHECK(mismatch.output.find("core.layer0.weight") != std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("several recordings on one core: steps alternate between their readouts; resumes; mismatched data is refused") {
+  io::Config config = io::parse_config(factorized_config, "test");
+  config.model.input_height = config.model.input_width = 20;
+  config.training.schedule.eval_every = 2;
+  std::vector<training::TrainingPart> parts;
+  for (const auto& [key, neurons] : std::vector<std::pair<std::string, std::int64_t>>{{"left", 30}, {"right", 12}}) {
+    config.model.neurons = neurons;
+    parts.push_back({key, {make_teacher_data(config.model, 200, 10, 0.3f, static_cast<unsigned>(neurons)).train, 0.2f}});
+  }
+  const auto run_steps = [](training::Trainer& trainer, std::int64_t steps) {
+    std::atomic<bool> stop{false};
+    trainer.run(stop, [&](const training::Progress& p) { stop = p.step >= steps; }, [] {});
+  };
+  training::Trainer trainer(config, parts);
+  CHECK(trainer.model().recording_count() == 2);
+  CHECK(trainer.model().neurons(1) == 12);
+  CHECK(trainer.config().model.recordings.size() == 2);
+  const auto readout_values = [&](std::size_t r) {
+    std::vector<float> values;
+    for (const ad::Var& p : trainer.model().readout(r).parameters()) values.insert(values.end(), p.value().data(), p.value().data() + p.numel());
+    return values;
+  };
+  const std::vector<float> left = readout_values(0), right = readout_values(1);
+  run_steps(trainer, 1);  // the first step is the first recording's: the other readout gets no gradient
+  CHECK(readout_values(0) != left);
+  CHECK(readout_values(1) == right);
+  run_steps(trainer, 2);
+  CHECK(readout_values(1) != right);
+  run_steps(trainer, 6);
+  // Resumed from its checkpoint, it continues exactly as the uninterrupted run.
+  const io::Checkpoint checkpoint = trainer.checkpoint();
+  training::Trainer resumed(checkpoint, parts);
+  run_steps(trainer, 10);
+  run_steps(resumed, 10);
+  CHECK(resumed.checkpoint().tensor("param/readout.right.mask").to_vector() == trainer.checkpoint().tensor("param/readout.right.mask").to_vector());
+  CHECK(resumed.checkpoint().tensor("param/core.layer0.weight").to_vector() == trainer.checkpoint().tensor("param/core.layer0.weight").to_vector());
+  // The same recordings in another order, or another neuron count, do not fit the checkpoint.
+  std::vector<training::TrainingPart> swapped = {parts[1], parts[0]};
+  CHECK_THROWS_WITH_AS(training::Trainer(checkpoint, swapped), doctest::Contains("is 'left' in the model, 'right' in the data"), io::FormatError);
+  std::vector<training::TrainingPart> fewer = {parts[0]};
+  CHECK_THROWS_WITH_AS(training::Trainer(checkpoint, fewer), doctest::Contains("the model has 2 recordings, the data 1"), io::FormatError);
+  std::vector<training::TrainingPart> twice = {parts[0], parts[0]};
+  CHECK_THROWS_WITH_AS(training::Trainer(config, twice), doctest::Contains("two recordings have the key 'left'"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(training::recording_index(trainer.model(), ""), doctest::Contains("'left', 'right'; choose one with --data-key"),
+                       std::invalid_argument);
+  CHECK(training::recording_index(trainer.model(), "right") == 1);
+}
+
+TEST_CASE("teacher-student: a recording with few images gains from sharing the core with a larger one (ww-train --data A --data B)") {
+  const std::string dir = temporary_folder("joint");
+  REQUIRE(run("ww-simulate", {"linear", "--neurons", "50", "--samples", "1000", "--test-samples", "10", "--layout", "tree", "--seed", "1",
+                              "--out", dir + "/large"}).exit_code == 0);
+  REQUIRE(run("ww-simulate", {"linear", "--neurons", "50", "--samples", "400", "--test-samples", "200", "--layout", "tree", "--seed", "2",
+                              "--out", dir + "/small"}).exit_code == 0);
+  // Recordings are normalised (responses in units of their SD, 0.33 here), so the mask penalty is
+  // 3x the one that suits these responses unnormalised (the transfer test's 0.002).
+  std::ofstream(dir + "/linear.json") << R"({"model": {"core": {"layers": [{"channels": 1, "kernel": 17, "nonlinearity": "identity"}]},
+                                                     "penalties": {"mask_l1": 0.006}},
+                                           "training": {"batch_size": 256, "learning_rate": 0.005, "schedule": {"patience": 5}}})";
+  for (const auto& [out, data] : std::vector<std::pair<std::string, std::vector<std::string>>>{
+           {"alone", {"--data", dir + "/small"}}, {"joint", {"--data", dir + "/large", "--data", dir + "/small"}}}) {
+    std::vector<std::string> args = {"--config", dir + "/linear.json", "--out", dir + "/" + out, "--quiet"};
+    args.insert(args.end(), data.begin(), data.end());
+    const CommandResult train = run("ww-train", args);
+    INFO(train.output);
+    REQUIRE(train.exit_code == 0);
+  }
+  // FEV against the noise-free responses of the small recording's 200 test images (its first test trials).
+  const io::Recording small = io::load_recording(dir + "/small");
+  const ad::Tensor images = ad::slice_rows(small.test.images, 0, 200), truth = io::read_npy(dir + "/small/truth/test_responses.npy").to_tensor();
+  const auto fev = [&](const std::string& run_name, const std::string& key) {
+    auto model = training::load_model(io::load_checkpoint(dir + "/" + run_name + "/checkpoint.wwc"));
+    return nn::finite_mean(nn::fev_per_neuron(model->predict(images, 256, training::recording_index(*model, key)), truth));
+  };
+  const double alone = fev("alone", ""), joint = fev("joint", "small");
+  MESSAGE("320 training images of 50 neurons: FEV alone " << alone << ", with a second recording of 800 images on the core " << joint);
+  CHECK(joint > alone + 0.03);
+  // ww-eval picks the readout named like the recording; ww-predict needs the key.
+  const CommandResult eval = run("ww-eval", {"--checkpoint", dir + "/joint/checkpoint.wwc", "--data", dir + "/small", "--json", dir + "/eval.json"});
+  INFO(eval.output);
+  CHECK(eval.exit_code == 0);
+  CHECK(nlohmann::json::parse(std::ifstream(dir + "/eval.json"))["data_key"] == "small");
+  const CommandResult predict = run("ww-predict", {"--checkpoint", dir + "/joint/checkpoint.wwc", "--images", dir + "/small/data/images/0.npy",
+                                                   "--out", dir + "/p.npy"});
+  CHECK(predict.exit_code == 2);
+  CHECK(predict.output.find("the model's recordings are 'large', 'small'; choose one with --data-key") != std::string::npos);
   std::filesystem::remove_all(dir);
 }
 

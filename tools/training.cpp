@@ -385,4 +385,14 @@ std::unique_ptr<nn::Model> load_model(const io::Checkpoint& checkpoint) {
   return model;
 }
 
+std::size_t recording_index(const nn::Model& model, const std::string& key) {
+  std::string keys;
+  for (std::size_t r = 0; r < model.recording_count(); ++r) {
+    if (model.data_key(r) == key || (key.empty() && model.recording_count() == 1)) return r;
+    keys += (keys.empty() ? "'" : ", '") + model.data_key(r) + "'";
+  }
+  throw std::invalid_argument(model.data_key(0).empty() ? "the model has one recording without a data key; leave --data-key out"
+                                                        : "the model's recordings are " + keys + "; choose one with --data-key");
+}
+
 }  // namespace ww::training

@@ -104,4 +104,8 @@ class Trainer {
 // A trained model from a checkpoint, in evaluation mode.
 std::unique_ptr<nn::Model> load_model(const io::Checkpoint& checkpoint);
 
+// The index of the model's recording with data key `key`; an empty key names the only recording
+// of a model of one. std::invalid_argument listing the model's keys otherwise.
+std::size_t recording_index(const nn::Model& model, const std::string& key);
+
 }  // namespace ww::training

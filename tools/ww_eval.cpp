@@ -47,6 +47,9 @@ int main(int argc, char** argv) {
   app.add_option("--data", recording_path, "a recording (as ww-train --data): its 'test' tier, with the metrics over repeats")
       ->check(CLI::ExistingPath)
       ->excludes(images);
+  std::string data_key;
+  app.add_option("--data-key", data_key,
+                 "a model of several recordings: the readout to evaluate (default: the one named like the --data recording)");
   app.add_option("--threads", threads, "worker threads (0: all cores)")->check(CLI::NonNegativeNumber);
   CLI11_PARSE(app, argc, argv);
   if (images_path.empty() && recording_path.empty()) {
@@ -57,6 +60,8 @@ int main(int argc, char** argv) {
     ww::ops::set_num_threads(threads);
     const ww::io::Checkpoint checkpoint = ww::io::load_checkpoint(checkpoint_path);
     auto model = ww::training::load_model(checkpoint);
+    if (data_key.empty() && !recording_path.empty() && model->recording_count() > 1) data_key = ww::io::recording_name(recording_path);
+    const std::size_t recording = ww::training::recording_index(*model, data_key);
     ww::io::Dataset data;
     std::vector<std::int64_t> ids;
     if (recording_path.empty()) {
@@ -67,18 +72,18 @@ int main(int argc, char** argv) {
       data = std::move(recording.test);
       ids = std::move(recording.test_image_ids);
     }
-    if (data.responses.shape()[1] != model->config().neurons) {
+    if (data.responses.shape()[1] != model->neurons(recording)) {
       throw std::runtime_error((!recording_path.empty() ? recording_path : responses_path.empty() ? images_path : responses_path) + ": responses have " +
                                std::to_string(data.responses.shape()[1]) + " neurons, the model predicts " +
-                               std::to_string(model->config().neurons));
+                               std::to_string(model->neurons(recording)));
     }
-    const ww::ad::Tensor prediction = model->predict(data.images);
+    const ww::ad::Tensor prediction = model->predict(data.images, 256, recording);
     const std::vector<double> correlation = ww::nn::correlation_per_neuron(prediction, data.responses);
     const std::vector<double> fev = ww::nn::fev_per_neuron(prediction, data.responses);
     double loss = 0;
     {
       ww::ad::NoGradGuard no_grad;
-      loss = model->loss(ww::ad::Var::constant(prediction), ww::ad::Var::constant(data.responses)).value().item();
+      loss = model->loss(ww::ad::Var::constant(prediction), ww::ad::Var::constant(data.responses), recording).value().item();
     }
     const double mean_correlation = ww::nn::finite_mean(correlation), mean_fev = ww::nn::finite_mean(fev);
     std::printf("%-28s %10s\n", "metric", "value");
@@ -113,6 +118,7 @@ int main(int argc, char** argv) {
     }
     if (!json_path.empty()) {
       nlohmann::json report = {{"checkpoint", checkpoint_path},
+                                     {"data_key", model->data_key(recording)},
                                      {"images", prediction.shape()[0]},
                                      {"neurons", prediction.shape()[1]},
                                      {"loss", loss},

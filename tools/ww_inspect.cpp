@@ -28,10 +28,11 @@ Tensor kernel_tiles(const Tensor& kernel) {
 
 // k-means of the barcodes (k given, or by BIC up to 16), per neuron labels to `path`; with true
 // types, their adjusted Rand index.
-void write_cell_types(const ww::nn::Model& model, std::int64_t clusters, const std::string& true_types_path, const std::string& path) {
+void write_cell_types(const ww::nn::Model& model, std::size_t recording, std::int64_t clusters, const std::string& true_types_path,
+                      const std::string& path) {
   Tensor features;
   for (const auto& [name, var] : model.named_parameters())
-    if (name == "readout.features") features = var.value();
+    if (name == model.readout_prefix(recording) + "features") features = var.value();
   if (!features.defined()) {
     throw std::runtime_error("--cell-types: the " + ww::nn::to_string(model.config().readout.kind) +
                              " readout has no feature weights to cluster (factorized, fixed mask and Gaussian readouts do)");
@@ -68,8 +69,8 @@ void write_cell_types(const ww::nn::Model& model, std::int64_t clusters, const s
 
 // Every neuron's (row, col) in pixels of the core output to `path` (.npy [N, 2]); with true
 // locations, the mean distance to them in pixels.
-void write_locations(ww::nn::Model& model, const std::string& true_locations_path, const std::string& path) {
-  const Tensor where = model.readout().locations();
+void write_locations(ww::nn::Model& model, std::size_t recording, const std::string& true_locations_path, const std::string& path) {
+  const Tensor where = model.readout(recording).locations();
   ww::io::write_npy(path, where);
   std::printf("\nlocations    %lld neurons -> %s", static_cast<long long>(where.shape()[0]), path.c_str());
   if (!true_locations_path.empty()) {
@@ -116,6 +117,8 @@ int main(int argc, char** argv) {
   app.add_option("--true-locations", true_locations,
                  "with --locations: true (row, col) .npy [neurons, 2] (e.g. ww-simulate's locations.npy): report the mean distance in pixels")
       ->check(CLI::ExistingFile);
+  std::string data_key;
+  app.add_option("--data-key", data_key, "a model of several recordings: the readout to cluster, locate and picture");
   CLI11_PARSE(app, argc, argv);
   return ww::tools::run_tool("ww-inspect", [&] {
     const ww::io::Checkpoint checkpoint = ww::io::load_checkpoint(checkpoint_path);
@@ -136,17 +139,23 @@ int main(int argc, char** argv) {
                   static_cast<long long>(out.channels), static_cast<long long>(out.height), static_cast<long long>(out.width),
                   l.batch_norm ? " + batch norm" : "", ww::nn::to_string(l.nonlinearity).c_str());
     }
-    std::printf("readout      %s, %lld neurons, %lld parameters per neuron, output %s\n",
-                ww::nn::to_string(c.readout.kind).c_str(), static_cast<long long>(c.neurons),
-                static_cast<long long>(model->readout().parameters_per_neuron()), ww::nn::to_string(c.readout.output).c_str());
+    for (std::size_t r = 0; r < model->recording_count(); ++r) {
+      std::printf("readout      %s%s, %lld neurons, %lld parameters per neuron, output %s\n",
+                  model->data_key(r).empty() ? "" : ("'" + model->data_key(r) + "': ").c_str(),
+                  ww::nn::to_string(c.readout.kind).c_str(), static_cast<long long>(model->neurons(r)),
+                  static_cast<long long>(model->readout(r).parameters_per_neuron()), ww::nn::to_string(c.readout.output).c_str());
+    }
     std::printf("loss         %s\n", ww::nn::to_string(c.loss).c_str());
     std::printf("\n%-36s %-16s %10s\n", "parameter", "shape", "count");
     for (const auto& [name, var] : model->named_parameters()) {
       std::printf("%-36s %-16s %10zu\n", name.c_str(), ww::ad::shape_string(var.shape()).c_str(), var.numel());
     }
     std::printf("%-36s %-16s %10zu\n", "total", "", model->parameter_count());
-    if (!cell_types.empty()) write_cell_types(*model, clusters, true_types, cell_types);
-    if (!locations.empty()) write_locations(*model, true_locations, locations);
+    // The summary covers every recording; what concerns one readout needs its key when there are several.
+    const bool readout_work = !cell_types.empty() || !locations.empty() || !export_dir.empty();
+    const std::size_t recording = readout_work ? ww::training::recording_index(*model, data_key) : 0;
+    if (!cell_types.empty()) write_cell_types(*model, recording, clusters, true_types, cell_types);
+    if (!locations.empty()) write_locations(*model, recording, true_locations, locations);
     if (export_dir.empty()) return int{ww::tools::ok};
 
     std::filesystem::create_directories(export_dir);
@@ -160,12 +169,12 @@ int main(int argc, char** argv) {
     }
     const auto features = ww::nn::core_output_shape(c);
     for (const auto& [name, var] : model->named_parameters()) {
-      if (name == "readout.mask") {
-        const auto shown = std::min<std::int64_t>(max_neurons, c.neurons);
+      if (name == model->readout_prefix(recording) + "mask") {
+        const auto shown = std::min<std::int64_t>(max_neurons, model->neurons(recording));
         Tensor masks({shown, features.height, features.width});
         std::copy(var.value().data(), var.value().data() + masks.numel(), masks.data());
         ww::io::write_tile_grid_png(export_dir + "/masks.png", masks, 8, 4);
-      } else if (name == "readout.features") {
+      } else if (name == model->readout_prefix(recording) + "features") {
         // One row per feature channel, one column per neuron (or transposed for the Gaussian readout).
         const auto& s = var.shape();
         ww::io::write_tile_grid_png(export_dir + "/features.png", var.value().reshaped({1, s[0], s[1]}), 1, 4);

@@ -97,12 +97,6 @@ std::size_t point_count(const GridModel& model) {
   return count;
 }
 
-std::string dataset_name(const std::string& path) {
-  fs::path p = fs::path(path).lexically_normal();
-  if (p.filename().empty()) p = p.parent_path();
-  return p.stem().string();
-}
-
 // Trains (or resumes, or skips when finished) one point; its best validation loss, NaN when it
 // diverged, nothing when interrupted (its checkpoint saved).
 std::optional<double> train_point(const std::string& folder, const json& config_json, const ww::io::TrainingSplit& split, const std::string& origin) {
@@ -211,18 +205,12 @@ int main(int argc, char** argv) {
     std::signal(SIGTERM, request_interrupt);
     const std::vector<GridModel> models = read_grid(grid_path);
     json report = {{"grid", grid_path}, {"results", json::array()}};
-    std::vector<std::string> datasets;
+    // Distinct names: the runs of two recordings of one name would share folders.
+    const std::vector<std::string> datasets = ww::io::distinct_recording_names(data_paths);
     std::map<std::pair<std::string, std::string>, double> correlation;  // (model, dataset) -> test correlation
-    for (const std::string& data_path : data_paths) {
-      const std::string dataset = dataset_name(data_path);
-      if (std::find(datasets.begin(), datasets.end(), dataset) != datasets.end()) {
-        // Their runs would share folders: the second would reuse the first's finished points.
-        throw ww::io::FormatError(data_path + ": another recording is also named '" + dataset + "' (its file or folder name); rename one");
-      }
-      datasets.push_back(dataset);
-    }
-    for (const std::string& data_path : data_paths) {
-      const std::string dataset = dataset_name(data_path);
+    for (std::size_t d = 0; d < data_paths.size(); ++d) {
+      const std::string& data_path = data_paths[d];
+      const std::string& dataset = datasets[d];
       const ww::io::Recording recording = ww::io::load_recording(data_path);
       for (const GridModel& model : models) {
         std::optional<Fitted> fitted = model.baseline.empty() ? fit_grid(model, dataset, recording, grid_path, out) : fit_baseline(model, recording);

@@ -51,13 +51,14 @@ int main(int argc, char** argv) {
   bool resume = false, quiet = false;
   int threads = 0;
   app.add_option("--config", config_path, "JSON configuration (model + training); defaults for missing keys")->check(CLI::ExistingFile);
-  std::string recording_path;
+  std::vector<std::string> recording_paths;
   auto* images = app.add_option("--images", images_path, "images .npy [n,h,w] or [n,c,h,w], or an .npz with 'images' and 'responses'")
                      ->check(CLI::ExistingFile);
   app.add_option("--responses", responses_path, "responses .npy [n,neurons] (omit with an .npz)")->check(CLI::ExistingFile);
-  app.add_option("--data", recording_path,
+  app.add_option("--data", recording_paths,
                  "a recording with tiers instead of --images: a neuralpredictors folder (data/, meta/), its .npz packing "
-                 "or an Antolik region folder; trains on 'train', validates on 'validation'")
+                 "or an Antolik region folder; trains on 'train', validates on 'validation'. Repeat for several "
+                 "recordings on one core, one readout each, keyed by their file or folder names")
       ->check(CLI::ExistingPath)
       ->excludes(images);
   app.add_option("--out", out_dir, "output folder: checkpoint.wwc, config.json, metrics.jsonl")->required();
@@ -70,18 +71,25 @@ int main(int argc, char** argv) {
                           ->check(CLI::ExistingFile);
   app.add_flag("--freeze-core", freeze_core, "with --core-from: train the readout only")->needs(core_option);
   CLI11_PARSE(app, argc, argv);
-  if (images_path.empty() && recording_path.empty()) {
+  if (images_path.empty() && recording_paths.empty()) {
     std::fprintf(stderr, "ww-train: give the data: --images (and --responses) or --data\n");
     return int{ww::tools::bad_input};
   }
 
   return ww::tools::run_tool("ww-train", [&]() -> int {
-    float recording_validation_fraction = 0.f;
-    const auto load_data = [&] {
-      if (recording_path.empty()) return ww::io::load_dataset(images_path, responses_path);
-      ww::io::TrainingSplit split = ww::io::training_split(ww::io::load_recording(recording_path));
-      recording_validation_fraction = split.validation_fraction;
-      return std::move(split.data);
+    // One recording's part has no key (the model of one recording); several are keyed by name.
+    // --images data holds out the configured fraction, recordings their validation tiers.
+    const auto load_data = [&](float images_validation_fraction) {
+      std::vector<ww::training::TrainingPart> parts;
+      if (recording_paths.empty()) {
+        parts.push_back({"", {ww::io::load_dataset(images_path, responses_path), images_validation_fraction}});
+        return parts;
+      }
+      const std::vector<std::string> names = ww::io::distinct_recording_names(recording_paths);
+      for (std::size_t r = 0; r < recording_paths.size(); ++r) {
+        parts.push_back({recording_paths.size() == 1 ? "" : names[r], ww::io::training_split(ww::io::load_recording(recording_paths[r]))});
+      }
+      return parts;
     };
     ww::ops::set_num_threads(threads);
     std::filesystem::create_directories(out_dir);
@@ -91,7 +99,8 @@ int main(int argc, char** argv) {
     if (resume) {
       if (!std::filesystem::exists(checkpoint_path)) throw std::runtime_error(checkpoint_path + ": no checkpoint to resume from");
       const ww::io::Checkpoint checkpoint = ww::io::load_checkpoint(checkpoint_path);
-      trainer = std::make_unique<ww::training::Trainer>(checkpoint, load_data());
+      const float fraction = ww::io::parse_config(checkpoint.text("config"), checkpoint_path).training.validation_fraction;
+      trainer = std::make_unique<ww::training::Trainer>(checkpoint, load_data(fraction));
       truncate_log(log_path, trainer->step());
       if (!quiet) std::printf("ww-train: resuming %s at step %lld\n", checkpoint_path.c_str(), static_cast<long long>(trainer->step()));
     } else {
@@ -99,13 +108,13 @@ int main(int argc, char** argv) {
         throw std::runtime_error(checkpoint_path + " exists: pass --resume to continue that run, or choose another --out");
       }
       ww::io::Config config = config_path.empty() ? ww::io::parse_config("{}", "(defaults)") : ww::io::read_config(config_path);
-      ww::io::Dataset data = load_data();
-      if (!recording_path.empty()) {  // a recording validates on its own tier and is normalised by its training tier
-        config.training.validation_fraction = recording_validation_fraction;
+      std::vector<ww::training::TrainingPart> parts = load_data(config.training.validation_fraction);
+      if (!recording_paths.empty()) {  // recordings are normalised by their training tiers
+        config.training.validation_fraction = parts.front().split.validation_fraction;
         config.training.normalize = true;
       }
       if (freeze_core) config.training.freeze_core = true;
-      trainer = std::make_unique<ww::training::Trainer>(config, std::move(data));
+      trainer = std::make_unique<ww::training::Trainer>(config, std::move(parts));
       if (!core_from.empty()) trainer->transfer_core(ww::io::load_checkpoint(core_from));
       ww::io::write_file_atomically(log_path, "");
     }
@@ -114,9 +123,11 @@ int main(int argc, char** argv) {
     const auto& model = trainer->model();
     if (!trainer->notice().empty()) std::printf("ww-train: %s\n", trainer->notice().c_str());
     if (!quiet) {
-      std::printf("ww-train: images %s, %lld neurons, %s readout, %zu parameters, %s, %d threads\n",
-                  ww::ad::shape_string(trainer->images_shape()).c_str(),
-                  static_cast<long long>(model.config().neurons), ww::nn::to_string(model.config().readout.kind).c_str(),
+      std::int64_t neurons = 0;
+      for (std::size_t r = 0; r < model.recording_count(); ++r) neurons += model.neurons(r);
+      std::printf("ww-train: images %s, %lld neurons in %zu recording(s), %s readout, %zu parameters, %s, %d threads\n",
+                  ww::ad::shape_string(trainer->images_shape()).c_str(), static_cast<long long>(neurons), model.recording_count(),
+                  ww::nn::to_string(model.config().readout.kind).c_str(),
                   model.parameter_count(), ww::ops::isa_name(ww::ops::current_isa()), ww::ops::num_threads());
     }
     std::signal(SIGINT, request_interrupt);
