@@ -461,6 +461,32 @@ TEST_CASE("teacher-student: a recording with few images gains from sharing the c
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("ww-repro efficiency --data: a source recording's core against training from scratch on a target, per readout") {
+  const std::string dir = temporary_folder("efficiency-data");
+  for (const auto& [name, seed] : std::vector<std::pair<std::string, std::string>>{{"source", "1"}, {"target", "2"}}) {
+    REQUIRE(run("ww-simulate", {"linear", "--neurons", "6", "--samples", "120", "--test-samples", "10", "--layout", "tree", "--seed", seed,
+                                "--out", dir + "/" + name}).exit_code == 0);
+  }
+  std::ofstream(dir + "/short.json") << R"({"model": {"core": {"layers": [{"channels": 1, "kernel": 17, "nonlinearity": "identity"}]}},
+                                          "training": {"schedule": {"eval_every": 10, "max_steps": 20}}})";
+  const CommandResult repro = run("ww-repro", {"efficiency", "--quick", "--data", dir + "/source", "--data", dir + "/target", "--config",
+                                               dir + "/short.json", "--out", dir + "/out"});
+  INFO(repro.output);
+  REQUIRE(repro.exit_code == 0);
+  const auto summary = nlohmann::json::parse(std::ifstream(dir + "/out/summary.json"));
+  std::map<std::string, std::vector<std::int64_t>> images;
+  for (const auto& row : summary["results"]) {
+    CHECK(row.contains("correlation_to_average"));
+    images[row["model"].get<std::string>()].push_back(row["samples"].get<std::int64_t>());
+  }
+  // Quick: a quarter and all of the target's 96 training images, from scratch and on the frozen core.
+  for (const char* model : {"factorized", "factorized+core", "gaussian", "gaussian+core"}) CHECK(images[model] == std::vector<std::int64_t>{24, 96});
+  CHECK(images["factorized source"] == std::vector<std::int64_t>{96});
+  CHECK(std::filesystem::exists(dir + "/out/correlation_vs_images.png"));
+  CHECK(run("ww-repro", {"fig3", "--data", dir + "/source", "--out", dir + "/x"}).exit_code == 2);
+  std::filesystem::remove_all(dir);
+}
+
 // Mean distance in pixels between the model's locations and the true ones, after removing the
 // shift common to all neurons (the core's kernels can absorb it).
 double location_error(const std::string& checkpoint, const ad::Tensor& truth) {

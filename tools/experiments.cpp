@@ -75,7 +75,7 @@ Result fit_cnn(const io::Population& population, const std::string& model_name, 
     if (loss >= best_loss) continue;
     best_loss = loss;
     nn::Model& model = trainer.model();
-    result.fev = nn::finite_mean(nn::fev_per_neuron(model.predict(population.test_images), population.test_truth));
+    result.score = nn::finite_mean(nn::fev_per_neuron(model.predict(population.test_images), population.test_truth));
     result.chosen = candidate.description;
     result.checkpoint = std::make_shared<io::Checkpoint>(trainer.checkpoint());
     const ad::Tensor& weight = model.core().kernels().front().value();  // [K, C, k, k]
@@ -86,6 +86,42 @@ Result fit_cnn(const io::Population& population, const std::string& model_name, 
       if (name == "readout.mask") result.masks = var.value().clone();
     }
   }
+  result.seconds = seconds_since(start);
+  return result;
+}
+
+io::TrainingSplit first_training_images(const io::Recording& recording, std::int64_t images) {
+  const std::int64_t available = recording.train.images.shape()[0], validation = recording.validation.images.shape()[0];
+  if (images < 2 || images > available) {
+    throw std::invalid_argument(recording.origin + ": " + std::to_string(images) + " training images asked for, the train tier has " +
+                                std::to_string(available));
+  }
+  io::Dataset data{ad::concat_rows(ad::slice_rows(recording.train.images, 0, images), recording.validation.images),
+                   ad::concat_rows(ad::slice_rows(recording.train.responses, 0, images), recording.validation.responses),
+                   recording.cell_motor_coordinates};
+  return {std::move(data), static_cast<float>(validation) / static_cast<float>(images + validation)};
+}
+
+Result fit_recording(const io::Recording& recording, const io::TrainingSplit& split, const std::string& model_name, const Candidate& candidate) {
+  const auto start = std::chrono::steady_clock::now();
+  io::Config config = candidate.config;
+  config.training.validation_fraction = split.validation_fraction;
+  config.training.normalize = true;
+  training::Trainer trainer(config, split.data);
+  if (candidate.core_from) trainer.transfer_core(*candidate.core_from);
+  std::atomic<bool> never{false};
+  Result result;
+  result.model = model_name;
+  result.metric = "correlation_to_average";
+  result.neurons = split.data.responses.shape()[1];
+  result.samples = split.data.images.shape()[0] - recording.validation.images.shape()[0];
+  result.chosen = candidate.description;
+  if (trainer.run(never, [](const training::Progress&) {}, [] {}) != training::Outcome::finished) {
+    throw std::runtime_error(recording.origin + ": " + model_name + " diverged: " + trainer.divergence());
+  }
+  const ad::Tensor prediction = trainer.model().predict(recording.test.images);
+  result.score = nn::finite_mean(nn::repeat_metrics(prediction, recording.test.responses, recording.test_image_ids).correlation_to_average);
+  result.checkpoint = std::make_shared<io::Checkpoint>(trainer.checkpoint());
   result.seconds = seconds_since(start);
   return result;
 }
@@ -148,7 +184,7 @@ Result fit_glm_baseline(const io::Population& population, std::uint64_t seed) {
   result.model = "glm";
   result.neurons = population.train.responses.shape()[1];
   result.samples = samples;
-  result.fev = nn::finite_mean(nn::fev_per_neuron(training::predict_glm(fit, test.reshaped({test.shape()[0], pixels})), population.test_truth));
+  result.score = nn::finite_mean(nn::fev_per_neuron(training::predict_glm(fit, test.reshaped({test.shape()[0], pixels})), population.test_truth));
   result.chosen = median_strength(std::vector<double>(fit.strength.begin(), fit.strength.end()));
   result.seconds = seconds_since(start);
   return result;
@@ -228,7 +264,7 @@ Result fit_regression(const io::Population& population, const std::string& kind,
     }
     strengths.push_back(fit.strength);
   }
-  result.fev = nn::finite_mean(fevs);
+  result.score = nn::finite_mean(fevs);
   if (kind != "ols") result.chosen = median_strength(strengths);
   result.seconds = seconds_since(start);
   return result;

@@ -10,13 +10,15 @@
 #include "io/config.hpp"
 #include "nn/config.hpp"
 #include "io/populations.hpp"
+#include "io/recording.hpp"
 
 namespace ww::experiments {
 
 struct Result {
   std::string model;       // "cnn" (factorized readout), "fixed_mask", "fully_connected", "glm", "ridge", "lasso", "ols"
   std::int64_t neurons = 0, samples = 0;
-  double fev = 0.0;        // mean over the neurons fitted
+  double score = 0.0;       // mean over the neurons fitted of `metric`
+  std::string metric = "fev";  // "fev" (noise-free test responses) or "correlation_to_average" (a recording's repeats)
   double seconds = 0.0;    // fitting time, all strengths of its grid search included
   std::string chosen;      // the regularisation chosen on validation data, readable
   ad::Tensor kernels;      // [K, k, k]: the CNN's first-layer kernels, or [1, k, k] the first neuron's regression weights
@@ -42,6 +44,13 @@ struct Candidate {
 // lowest validation loss is tested. Returns its mean test FEV, first-layer kernels and (factorized
 // and fixed-mask readouts) feature weights, named `model`.
 Result fit_cnn(const io::Population& population, const std::string& model, const std::vector<Candidate>& candidates);
+
+// A recording's first `images` training images and its whole validation tier, as ww-train splits them.
+io::TrainingSplit first_training_images(const io::Recording& recording, std::int64_t images);
+
+// The candidate trained on `split` (normalised, as ww-train --data), scored on the recording's test
+// tier by the mean correlation to the average over repeats (metric "correlation_to_average").
+Result fit_recording(const io::Recording& recording, const io::TrainingSplit& split, const std::string& model, const Candidate& candidate);
 
 // The paper's linear model (one 17x17 conv, K channels, BN, identity; factorized readout) over a
 // grid of strengths.

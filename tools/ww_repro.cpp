@@ -141,8 +141,8 @@ void write_nonlinear_figures(const std::string& out, const Result& cnn, const ww
 
 // Prints a result as it arrives (runs take minutes) and keeps it.
 void add_result(const Result& r, std::vector<Result>& results) {
-  std::printf("  %-15s N=%-5lld D=%-6lld FEV %6.3f  (%s) %.1f s", r.model.c_str(), static_cast<long long>(r.neurons),
-              static_cast<long long>(r.samples), r.fev, r.chosen.c_str(), r.seconds);
+  std::printf("  %-15s N=%-5lld D=%-6lld %s %6.3f  (%s) %.1f s", r.model.c_str(), static_cast<long long>(r.neurons),
+              static_cast<long long>(r.samples), r.metric == "fev" ? "FEV" : r.metric.c_str(), r.score, r.chosen.c_str(), r.seconds);
   if (r.type_accuracy >= 0) std::printf("; %.1f%% of cells typed right by their largest feature weight", 100 * r.type_accuracy);
   if (r.type_ari >= -1) std::printf("; k-means of the barcodes: ARI %.3f", r.type_ari);
   std::printf("\n");
@@ -151,7 +151,7 @@ void add_result(const Result& r, std::vector<Result>& results) {
 }
 
 nlohmann::json to_json(const Result& r) {
-  nlohmann::json j = {{"model", r.model}, {"neurons", r.neurons}, {"samples", r.samples}, {"fev", r.fev}, {"seconds", r.seconds},
+  nlohmann::json j = {{"model", r.model}, {"neurons", r.neurons}, {"samples", r.samples}, {r.metric, r.score}, {"seconds", r.seconds},
                       {"chosen", r.chosen}};
   if (r.type_accuracy >= 0) j["type_accuracy"] = r.type_accuracy;
   if (r.type_ari >= -1) j["type_ari"] = r.type_ari;
@@ -200,7 +200,7 @@ std::vector<ww::io::Series> fev_lines(const std::vector<Result>& results, Name n
     ww::io::Series& s = by_name[label];
     s.label = label;
     s.x.push_back(x(r));
-    s.y.push_back(r.fev);
+    s.y.push_back(r.score);
   }
   std::vector<ww::io::Series> series;
   for (std::size_t i = 0; i < order.size(); ++i) {
@@ -327,6 +327,17 @@ void run_nonlinear(const std::string& experiment, const NonlinearPlan& plan, con
   if (last_cnn.masks.defined()) write_nonlinear_figures(out, last_cnn, last_population, figures);
 }
 
+// Score against training images per readout, a line per model (sources left out).
+void plot_efficiency(const std::vector<Result>& results, const std::string& metric, const std::string& source, const std::string& plot,
+                     std::vector<std::string>& figures) {
+  std::vector<Result> curves;
+  for (const Result& r : results)
+    if (r.model.find("source") == std::string::npos) curves.push_back(r);
+  ww::io::write_line_plot_png(plot, fev_lines(curves, [](const Result& r) { return r.model; }, samples_of),
+                              {"efficiency: " + metric + " vs images (+core: " + source + ")", "images", metric, true, 0.0, 1.0});
+  figures.push_back(plot);
+}
+
 // Data efficiency (issue 7): a core fitted to one population, frozen and transferred to another
 // population of the same cell type, against training there from scratch, for growing numbers of
 // images, with the factorized and the Gaussian readout.
@@ -363,13 +374,36 @@ void run_efficiency(bool quick, std::uint64_t seed, const std::string& out, std:
       add_result(ww::experiments::fit_cnn(p, kind + "+core", {{config, "frozen source core", source.checkpoint}}), results);
     }
   }
-  std::vector<Result> curves;
-  for (const Result& r : results)
-    if (r.model != "source core") curves.push_back(r);
-  const std::string plot = out + "/fev_vs_images.png";
-  ww::io::write_line_plot_png(plot, fev_lines(curves, [](const Result& r) { return r.model; }, samples_of),
-                              {"efficiency: FEV vs images (+core: the frozen core of a 2048-image source)", "images", "FEV", true, 0.0, 1.0});
-  figures.push_back(plot);
+  plot_efficiency(results, "FEV", "frozen core of a 2048-image source", out + "/fev_vs_images.png", figures);
+}
+
+// Data efficiency on two recordings: the configured model trained on all of `source_path`, its
+// core frozen and transferred to growing numbers of `target_path`'s training images, against
+// training there from scratch; factorized and Gaussian readouts; scored by the test correlation
+// to the average over repeats.
+void run_efficiency_on_recordings(const std::string& source_path, const std::string& target_path, const ww::io::Config& base, bool quick,
+                                  const std::string& out, std::vector<Result>& results, std::vector<std::string>& figures) {
+  const ww::io::Recording source = ww::io::load_recording(source_path), target = ww::io::load_recording(target_path);
+  const std::int64_t available = target.train.images.shape()[0];
+  std::vector<std::int64_t> images;
+  for (const std::int64_t share : quick ? std::vector<std::int64_t>{4, 1} : std::vector<std::int64_t>{16, 8, 4, 2, 1})
+    if (available / share >= 2) images.push_back(available / share);
+  for (const ww::nn::ReadoutKind readout : {ww::nn::ReadoutKind::factorized, ww::nn::ReadoutKind::gaussian}) {
+    ww::io::Config config = base;
+    config.model.readout.kind = readout;
+    const std::string kind = readout_model_name(readout) == "cnn" ? "factorized" : "gaussian";
+    Result core = ww::experiments::fit_recording(source, ww::io::training_split(source), kind + " source", {config, "all images", nullptr});
+    add_result(core, results);
+    for (const std::int64_t d : images) {
+      const ww::io::TrainingSplit split = ww::experiments::first_training_images(target, d);
+      config.training.freeze_core = false;
+      add_result(ww::experiments::fit_recording(target, split, kind, {config, "from scratch", nullptr}), results);
+      config.training.freeze_core = true;
+      add_result(ww::experiments::fit_recording(target, split, kind + "+core", {config, "frozen source core", core.checkpoint}), results);
+    }
+  }
+  plot_efficiency(results, "test correlation", "frozen core of " + ww::io::recording_name(source_path), out + "/correlation_vs_images.png",
+                  figures);
 }
 
 }  // namespace
@@ -392,9 +426,20 @@ int main(int argc, char** argv) {
   app.add_option("--teacher", teacher, "fig5b, fig5e: v1 (Gabor simple and complex cells) or random-cnn")
       ->check(CLI::IsMember({"v1", "random-cnn"}));
   app.add_option("--photos", photos, "fig5b, fig5e: folder of photographs to crop (default: dead-leaves images)");
+  std::vector<std::string> recordings;
+  std::string config_path;
+  app.add_option("--data", recordings,
+                 "efficiency: two recordings (as ww-train --data), the source of the core and the target, instead of simulated populations")
+      ->check(CLI::ExistingPath);
+  app.add_option("--config", config_path, "efficiency --data: the model and training configuration (default: ww-train's defaults)")
+      ->check(CLI::ExistingFile);
   app.add_option("--threads", threads, "worker threads (0: all cores)")->check(CLI::NonNegativeNumber);
   CLI11_PARSE(app, argc, argv);
   if (out.empty()) out = "results/" + experiment;
+  if (!recordings.empty() && (experiment != "efficiency" || recordings.size() != 2)) {
+    std::fprintf(stderr, "ww-repro: --data takes two recordings (source, target), for the efficiency experiment only\n");
+    return int{ww::tools::bad_input};
+  }
 
   return ww::tools::run_tool("ww-repro", [&] {
     ww::ops::set_num_threads(threads);
@@ -403,7 +448,7 @@ int main(int argc, char** argv) {
     const auto start = std::chrono::steady_clock::now();
     const char* population_kind = nonlinear ? (teacher == "v1" ? "V1-like nonlinear population (SPEC 4.3)" : "random-CNN nonlinear population (SPEC 4.3)")
                                   : experiment == "fig4"       ? "two-type DoG population (SPEC 4.2)"
-                                  : experiment == "efficiency" ? "two linear DoG populations of one cell type"
+                                  : experiment == "efficiency" ? (recordings.empty() ? "two linear DoG populations of one cell type" : "two recordings")
                                                                : "linear DoG population (SPEC 4.1)";
     std::printf("ww-repro %s%s: %s, %s, %d threads, results in %s\n", experiment.c_str(), quick ? " --quick" : "", population_kind,
                 ww::ops::isa_name(ww::ops::current_isa()), ww::ops::num_threads(), out.c_str());
@@ -411,6 +456,9 @@ int main(int argc, char** argv) {
     std::vector<std::string> figures;
     if (nonlinear) {
       run_nonlinear(experiment, nonlinear_plan_for(experiment, quick), teacher, photos, seed, out, results, figures);
+    } else if (experiment == "efficiency" && !recordings.empty()) {
+      const ww::io::Config config = config_path.empty() ? ww::io::parse_config("{}", "(defaults)") : ww::io::read_config(config_path);
+      run_efficiency_on_recordings(recordings[0], recordings[1], config, quick, out, results, figures);
     } else if (experiment == "efficiency") {
       run_efficiency(quick, seed, out, results, figures);
     } else {
