@@ -340,7 +340,7 @@ void plot_efficiency(const std::vector<Result>& results, const std::string& metr
 
 // Data efficiency (issue 7): a core fitted to one population, frozen and transferred to another
 // population of the same cell type, against training there from scratch, for growing numbers of
-// images, with the factorized and the Gaussian readout.
+// images, with the factorized and the Gaussian readout (each transferring a core fitted with it).
 void run_efficiency(bool quick, std::uint64_t seed, const std::string& out, std::vector<Result>& results, std::vector<std::string>& figures) {
   constexpr std::int64_t neurons = 100;
   const float mask_l1 = 0.1f / static_cast<float>(neurons);
@@ -349,29 +349,30 @@ void run_efficiency(bool quick, std::uint64_t seed, const std::string& out, std:
   source_population.train_samples = 2048;
   source_population.test_samples = 2000;
   source_population.seed = seed;
-  Result source = ww::experiments::fit_factorized_cnn(ww::io::make_population(source_population), 1, {{mask_l1, 0.f}}, seed);
-  source.model = "source core";
-  add_result(source, results);
+  const ww::io::Population source = ww::io::make_population(source_population);
   const std::vector<std::int64_t> samples = quick ? std::vector<std::int64_t>{128, 512} : std::vector<std::int64_t>{64, 128, 256, 512, 1024};
-  for (const std::int64_t d : samples) {
-    ww::io::PopulationConfig target = source_population;
-    target.train_samples = d;
-    target.seed = seed + 1;  // other neurons at other places, the same cell type
-    const ww::io::Population p = ww::io::make_population(target);
-    for (const ww::nn::ReadoutKind readout : {ww::nn::ReadoutKind::factorized, ww::nn::ReadoutKind::gaussian}) {
-      ww::io::Config config = ww::experiments::linear_model_config(1, mask_l1, 0.f, seed);
-      config.model.readout.kind = readout;
-      // Both readouts get the least-squares location search; the Gaussian one the step size and
-      // initial width of configs/gaussian.json (with the linear model's it reached FEV 0.07 at 512 images).
-      config.training.search_locations = true;
-      if (readout == ww::nn::ReadoutKind::gaussian) {
-        config.training.learning_rate = 0.005f;
-        config.model.readout.init_sigma = 0.3f;
-      }
-      const std::string kind = readout_model_name(readout) == "cnn" ? "factorized" : "gaussian";
+  for (const ww::nn::ReadoutKind readout : {ww::nn::ReadoutKind::factorized, ww::nn::ReadoutKind::gaussian}) {
+    ww::io::Config config = ww::experiments::linear_model_config(1, mask_l1, 0.f, seed);
+    config.model.readout.kind = readout;
+    // Both readouts get the least-squares location search; the Gaussian one the step size and
+    // initial width of configs/gaussian.json (with the linear model's it reached FEV 0.07 at 512 images).
+    config.training.search_locations = true;
+    if (readout == ww::nn::ReadoutKind::gaussian) {
+      config.training.learning_rate = 0.005f;
+      config.model.readout.init_sigma = 0.3f;
+    }
+    const std::string kind = readout_model_name(readout) == "cnn" ? "factorized" : "gaussian";
+    const Result core = ww::experiments::fit_cnn(source, kind + " source", {{config, "2048 images", nullptr}});
+    add_result(core, results);
+    for (const std::int64_t d : samples) {
+      ww::io::PopulationConfig target = source_population;
+      target.train_samples = d;
+      target.seed = seed + 1;  // other neurons at other places, the same cell type
+      const ww::io::Population p = ww::io::make_population(target);
+      config.training.freeze_core = false;
       add_result(ww::experiments::fit_cnn(p, kind, {{config, "from scratch", nullptr}}), results);
       config.training.freeze_core = true;
-      add_result(ww::experiments::fit_cnn(p, kind + "+core", {{config, "frozen source core", source.checkpoint}}), results);
+      add_result(ww::experiments::fit_cnn(p, kind + "+core", {{config, "frozen source core", core.checkpoint}}), results);
     }
   }
   plot_efficiency(results, "FEV", "frozen core of a 2048-image source", out + "/fev_vs_images.png", figures);
