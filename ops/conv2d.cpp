@@ -197,11 +197,9 @@ void weight_gradient(const float* x, const float* dy, float* dw, const Conv2dSha
                                                        dy + b * s.out_channels * P, partial);
       return;
     }
-    for (std::size_t b = begin; b < end; ++b) {
-      const float* cols = columns_of(x + b * image_size, s);
-      gemm_serial(false, true, s.out_channels, R, P, 1.f, dy + b * s.out_channels * P, P, cols, P,
-                  b == begin ? 0.f : 1.f, partial, R);
-    }
+    std::memset(partial, 0, weight_size * sizeof(float));
+    for (std::size_t b = begin; b < end; ++b)
+      simd::kernels().gemm_abt(s.out_channels, R, P, dy + b * s.out_channels * P, P, columns_of(x + b * image_size, s), P, partial, R);
   });
   const auto& k = simd::kernels();
   for (std::size_t chunk = 0; chunk < chunks; ++chunk) k.axpy(weight_size, 1.f, partials + chunk * weight_size, dw);

@@ -81,6 +81,8 @@ struct KernelTable {
                size_t ldc, float* pack_a, float* pack_b);
   size_t gemm_pack_a_floats;
   size_t gemm_pack_b_floats;
+  // C[M,N] += A[M,K] B[N,K]^T, A and B row-major (both k-contiguous), without packing.
+  void (*gemm_abt)(size_t M, size_t N, size_t K, const float* A, size_t lda, const float* B, size_t ldb, float* C, size_t ldc);
 
   // Valid cross-correlation of one image x (rows of `width` floats) with one kh x kw kernel:
   // y[oy, ox] (+)= sum w[ky, kx] x[oy + ky, ox + kx] for out_height x out_width outputs;
