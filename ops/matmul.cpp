@@ -1,5 +1,7 @@
 #include "ops/matmul.hpp"
 
+#include <cstring>
+
 #include "ops/parallel.hpp"
 #include "ops/scratch.hpp"
 #include "ops/simd/kernel_table.hpp"
@@ -50,6 +52,13 @@ void gemm_serial(bool transpose_a, bool transpose_b, std::size_t m, std::size_t 
                  float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb,
                  float beta, float* c, std::size_t ldc) {
   const auto& kernels = simd::kernels();
+  if (!transpose_a && transpose_b && alpha == 1.f && (beta == 0.f || beta == 1.f)) {
+    // Both operands k-contiguous: dot-product tiles, no transposing pack.
+    if (beta == 0.f)
+      for (std::size_t i = 0; i < m; ++i) std::memset(c + i * ldc, 0, n * sizeof(float));
+    kernels.gemm_abt(m, n, k, a, lda, b, ldb, c, ldc);
+    return;
+  }
   kernels.gemm(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
                scratch(ScratchSlot::gemm_pack_a, kernels.gemm_pack_a_floats),
                scratch(ScratchSlot::gemm_pack_b, kernels.gemm_pack_b_floats));
