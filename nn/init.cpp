@@ -8,6 +8,7 @@
 
 #include "ops/matmul.hpp"
 #include "ops/parallel.hpp"
+#include "ops/simd/kernel_table.hpp"
 
 namespace ww::nn {
 
@@ -73,6 +74,67 @@ std::vector<std::int64_t> sta_locations(const ad::Tensor& sta, std::int64_t out_
       }
   }
   return locations;
+}
+
+AlignedKernel align_kernel(const ad::Tensor& sta, std::int64_t k, int rounds) {
+  const std::int64_t neurons = sta.shape()[0], height = sta.shape()[1], width = sta.shape()[2];
+  if (k > height || k > width) throw std::invalid_argument("align_kernel: a " + std::to_string(k) + "x" + std::to_string(k) + " kernel does not fit the STAs");
+  const std::int64_t out_h = height - k + 1, out_w = width - k + 1, plane = height * width;
+  AlignedKernel a{ad::Tensor::zeros({k, k}), sta_locations(sta, out_h, out_w), std::vector<float>(static_cast<std::size_t>(neurons), 0.f)};
+  // The first kernel: the STAs at their peaks, signed by the centre of each cut-out.
+  for (std::int64_t n = 0; n < neurons; ++n) {
+    const std::int64_t at = a.locations[static_cast<std::size_t>(n)];
+    a.match[static_cast<std::size_t>(n)] = sta.data()[n * plane + (at / out_w + k / 2) * width + at % out_w + k / 2];
+  }
+  std::vector<float> scores(static_cast<std::size_t>(neurons * out_h * out_w));
+  float* kernel = a.kernel.data();
+  const auto average_cut_outs = [&] {
+    std::fill_n(kernel, k * k, 0.f);
+    for (std::int64_t n = 0; n < neurons; ++n) {
+      const std::int64_t at = a.locations[static_cast<std::size_t>(n)];
+      const float sign = a.match[static_cast<std::size_t>(n)] < 0 ? -1.f : 1.f;
+      const float* cut = sta.data() + n * plane + (at / out_w) * width + at % out_w;
+      for (std::int64_t y = 0; y < k; ++y)
+        for (std::int64_t x = 0; x < k; ++x) kernel[y * k + x] += sign * cut[y * width + x] / static_cast<float>(neurons);
+    }
+  };
+  for (int round = 0; round <= rounds; ++round) {
+    average_cut_outs();
+    // A kernel off centre (its energy's centroid) loses what falls outside the window: move every
+    // neuron's place by that offset and cut again.
+    double energy = 0.0, cy = 0.0, cx = 0.0;
+    for (std::int64_t y = 0; y < k; ++y)
+      for (std::int64_t x = 0; x < k; ++x) {
+        const double e = double(kernel[y * k + x]) * kernel[y * k + x];
+        energy += e;
+        cy += e * static_cast<double>(y);
+        cx += e * static_cast<double>(x);
+      }
+    if (energy > 0) {
+      const auto dy = static_cast<std::int64_t>(std::lround(cy / energy - static_cast<double>(k - 1) / 2));
+      const auto dx = static_cast<std::int64_t>(std::lround(cx / energy - static_cast<double>(k - 1) / 2));
+      if (dy != 0 || dx != 0) {
+        for (std::int64_t& at : a.locations) {
+          at = std::clamp<std::int64_t>(at / out_w + dy, 0, out_h - 1) * out_w + std::clamp<std::int64_t>(at % out_w + dx, 0, out_w - 1);
+        }
+        average_cut_outs();
+      }
+    }
+    if (round == rounds) break;
+    ops::parallel_for(static_cast<std::size_t>(neurons), 8, [&](std::size_t, std::size_t begin, std::size_t end) {
+      for (std::size_t n = begin; n < end; ++n) {
+        float* score = scores.data() + n * static_cast<std::size_t>(out_h * out_w);
+        ops::simd::kernels().correlate_valid(sta.data() + n * static_cast<std::size_t>(plane), static_cast<std::size_t>(width), kernel,
+                                             static_cast<std::size_t>(k), static_cast<std::size_t>(k), score, static_cast<std::size_t>(out_h),
+                                             static_cast<std::size_t>(out_w), false);
+        const std::size_t best = static_cast<std::size_t>(
+            std::max_element(score, score + out_h * out_w, [](float p, float q) { return std::fabs(p) < std::fabs(q); }) - score);
+        a.locations[n] = static_cast<std::int64_t>(best);
+        a.match[n] = score[best];
+      }
+    });
+  }
+  return a;
 }
 
 }  // namespace ww::nn

@@ -19,6 +19,20 @@ ad::Tensor spike_triggered_average(const ad::Tensor& images, const ad::Tensor& r
 std::vector<std::int64_t> sta_locations(const ad::Tensor& sta, std::int64_t out_height, std::int64_t out_width,
                                         double sd = 2.0, int size = 17);
 
+// One shared kernel and every neuron's place in it, estimated together from the STAs [N, H, W] of
+// a population of one linear cell type: starting at the smoothed STA peaks, alternately the
+// kernel becomes the average of the STAs cut out at the neurons' places (each signed by its
+// match), and each neuron moves to where its STA matches the kernel best (largest |correlation|
+// over the valid (H-k+1) x (W-k+1) positions); a kernel whose energy sits off centre moves every
+// place by that offset. Each round uses all neurons for the kernel, so it stays clean where a
+// single neuron's STA is too noisy to place it.
+struct AlignedKernel {
+  ad::Tensor kernel;                    // [k, k]
+  std::vector<std::int64_t> locations;  // flat row * (W-k+1) + col
+  std::vector<float> match;             // each neuron's correlation of its STA with the kernel there
+};
+AlignedKernel align_kernel(const ad::Tensor& sta, std::int64_t kernel_size, int rounds = 20);
+
 // For core output [B, K, H, W] and responses [B, N]: each neuron's responses fitted by least
 // squares on the features of every 2x2 window of pixels (what a sub-pixel point reads) plus a
 // constant; per neuron the best window's residual, a position inside it and the fitted weights.

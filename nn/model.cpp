@@ -173,7 +173,34 @@ void Model::initialize_from_data(const ad::Tensor& raw_images, const ad::Tensor&
   for (const double d : moments.sd) sd.push_back(d > 0 ? static_cast<float>(d) : 1.f);
   recording.readout->init_bias(mean);
   const FeatureShape features = core_output_shape(config_);
-  recording.readout->init_locations(sta_locations(spike_triggered_average(images, responses), features.height, features.width), sd);
+  const ad::Tensor sta = spike_triggered_average(images, responses);
+  if (!single_linear_kernel()) {
+    recording.readout->init_locations(sta_locations(sta, features.height, features.width), sd);
+    return;
+  }
+  // The paper's linear model: kernel and places estimated together from all neurons' STAs; the
+  // kernel scaled so that its response to these images has unit variance, each mask entry the
+  // least-squares weight of that response (the STA's match with the kernel is its covariance).
+  const AlignedKernel aligned = align_kernel(sta, config_.core.layers.front().kernel);
+  ad::Tensor kernel = core_->kernels().front().value();
+  std::copy_n(aligned.kernel.data(), aligned.kernel.numel(), kernel.data());
+  double response_sd = 1.0;
+  {
+    ad::NoGradGuard no_grad;
+    const ad::Tensor response = ad::conv2d(ad::Var::constant(images), ad::Var::constant(kernel), ops::Padding::valid).value();
+    response_sd = column_moments(response.reshaped({static_cast<std::int64_t>(response.numel()), 1})).sd.front();
+  }
+  if (!(response_sd > 0)) return;
+  for (std::size_t i = 0; i < kernel.numel(); ++i) kernel.data()[i] = static_cast<float>(kernel.data()[i] / response_sd);
+  std::vector<float> weight;
+  for (const float match : aligned.match) weight.push_back(static_cast<float>(match / response_sd));
+  recording.readout->init_locations(aligned.locations, weight);
+}
+
+bool Model::single_linear_kernel() const {
+  if (config_.core.layers.size() != 1 || config_.core.input_channels != 1 || config_.readout.kind != ReadoutKind::factorized) return false;
+  const LayerSpec& layer = config_.core.layers.front();
+  return layer.channels == 1 && layer.padding == ops::Padding::valid && layer.nonlinearity == Nonlinearity::identity && !config_.readout.positive;
 }
 
 }  // namespace ww::nn

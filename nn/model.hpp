@@ -45,7 +45,9 @@ class Model : public Module {
   }
 
   // SPEC 2.4: readout bias from mean responses; masks (or Gaussian positions) at the argmax of each
-  // neuron's smoothed spike-triggered average, the mask entry set to the response's SD.
+  // neuron's smoothed spike-triggered average, the mask entry set to the response's SD. For the
+  // paper's linear model (single_linear_kernel) the kernel and the places come from align_kernel
+  // instead, the mask entry the least-squares weight.
   void initialize_from_data(const ad::Tensor& images, const ad::Tensor& responses, std::size_t recording = 0);
 
   // Re-seats each neuron where the core's features fit its responses best, where that is clearly
@@ -73,6 +75,9 @@ class Model : public Module {
     ad::Tensor response_sd;          // [N]
   };
   static bool normalizes(const Recording& recording);
+  // One valid conv layer, one input and one output channel, no nonlinearity, factorized readout:
+  // the paper's linear model, whose kernel initialize_from_data estimates from the STAs.
+  bool single_linear_kernel() const;
   // Throws std::invalid_argument unless images are [batch, C, H, W] of the configured size.
   void check_images(const ad::Shape& shape) const;
   // (images - image mean) / image SD of the recording: what the core sees.

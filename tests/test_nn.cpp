@@ -207,6 +207,54 @@ TEST_CASE("a retinotopic readout: positions from cortical coordinates through on
                        doctest::Contains("does not use cortical coordinates"), std::invalid_argument);
 }
 
+TEST_CASE("align_kernel recovers a shared kernel and the places of neurons too noisy to place one by one") {
+  constexpr std::int64_t neurons = 300, size = 30, k = 9, out = size - k + 1;
+  std::mt19937_64 rng(11);
+  // A centre-surround kernel; each neuron's STA is it (signed) at the neuron's place, in noise.
+  ad::Tensor kernel({k, k});
+  for (std::int64_t y = 0; y < k; ++y)
+    for (std::int64_t x = 0; x < k; ++x) {
+      const double r2 = (y - 4) * (y - 4) + (x - 4) * (x - 4);
+      kernel.data()[y * k + x] = static_cast<float>(std::exp(-r2 / 4.0) - 0.5 * std::exp(-r2 / 12.0));
+    }
+  ad::Tensor sta = random_normal({neurons, size, size}, rng);
+  std::uniform_int_distribution<std::int64_t> place(0, out - 1);
+  std::vector<std::int64_t> truth;
+  for (std::int64_t n = 0; n < neurons; ++n) {
+    const std::int64_t row = place(rng), col = place(rng);
+    truth.push_back(row * out + col);
+    const float sign = n % 3 == 0 ? -1.f : 1.f;
+    for (std::int64_t y = 0; y < k; ++y)
+      for (std::int64_t x = 0; x < k; ++x) sta.data()[(n * size + row + y) * size + col + x] += 4.f * sign * kernel.data()[y * k + x];
+  }
+  const AlignedKernel aligned = align_kernel(sta, k);
+  double dot = 0, kk = 0, aa = 0;
+  for (std::int64_t i = 0; i < k * k; ++i) {
+    dot += double(aligned.kernel.data()[i]) * kernel.data()[i];
+    kk += double(kernel.data()[i]) * kernel.data()[i];
+    aa += double(aligned.kernel.data()[i]) * aligned.kernel.data()[i];
+  }
+  std::int64_t placed = 0, signs_right = 0;
+  for (std::int64_t n = 0; n < neurons; ++n) {
+    const auto at = aligned.locations[static_cast<std::size_t>(n)], want = truth[static_cast<std::size_t>(n)];
+    placed += std::abs(at / out - want / out) <= 1 && std::abs(at % out - want % out) <= 1;
+    signs_right += (aligned.match[static_cast<std::size_t>(n)] < 0) == (n % 3 == 0);
+  }
+  MESSAGE("kernel cosine " << dot / std::sqrt(kk * aa) << ", placed within 1 px: " << placed << " of " << neurons);
+  CHECK(dot / std::sqrt(kk * aa) > 0.95);
+  CHECK(placed > 0.9 * neurons);
+  CHECK(signs_right > 0.9 * neurons);
+  // The STA peaks alone place far fewer: this is what the alignment adds.
+  const std::vector<std::int64_t> peaks = sta_locations(sta, out, out);
+  std::int64_t peaks_placed = 0;
+  for (std::int64_t n = 0; n < neurons; ++n) {
+    const auto at = peaks[static_cast<std::size_t>(n)], want = truth[static_cast<std::size_t>(n)];
+    peaks_placed += std::abs(at / out - want / out) <= 1 && std::abs(at % out - want % out) <= 1;
+  }
+  MESSAGE("STA peaks within 1 px: " << peaks_placed);
+  CHECK(peaks_placed < placed);
+}
+
 TEST_CASE("Conv2d and BatchNorm2d are modules: named entries, running statistics only in training") {
   std::mt19937_64 rng(1);
   Conv2d conv(2, 3, 5, ops::Padding::same, rng);

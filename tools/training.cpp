@@ -284,6 +284,13 @@ Outcome Trainer::run(const std::atomic<bool>& interrupt, const std::function<voi
                      const std::function<void()>& on_evaluation) {
   const optim::ScheduleConfig& schedule = config_.training.schedule;
   progress_.max_steps = schedule.max_steps;
+  // The starting point is the first candidate: an initialisation from the data can be better than
+  // what the first steps make of it (it costs no patience).
+  if (step_ == 0 && !std::isfinite(schedule_->best_loss())) {
+    const double loss = evaluate(&progress_.validation_correlation);
+    if (std::isfinite(loss)) schedule_->restore(loss, 0, 0);
+    progress_.validation_loss = progress_.best_validation_loss = loss;
+  }
   std::vector<std::int64_t> order;
   while (!finished_) {
     if (interrupt.load()) return Outcome::interrupted;
