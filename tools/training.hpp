@@ -51,7 +51,8 @@ class Trainer {
 
   // Trains until the schedule stops (best parameters restored), `interrupt` becomes true, or a
   // loss is not finite (parameters left at the last evaluation's state is up to the caller's
-  // checkpoint). on_progress is called after every step; on_evaluation after every evaluation.
+  // checkpoint). A fresh run's starting point is the first candidate for the best parameters.
+  // on_progress is called after every step; on_evaluation after every evaluation.
   Outcome run(const std::atomic<bool>& interrupt, const std::function<void(const Progress&)>& on_progress,
               const std::function<void()>& on_evaluation);
 
