@@ -86,7 +86,6 @@ AlignedKernel align_kernel(const ad::Tensor& sta, std::int64_t k, int rounds) {
     const std::int64_t at = a.locations[static_cast<std::size_t>(n)];
     a.match[static_cast<std::size_t>(n)] = sta.data()[n * plane + (at / out_w + k / 2) * width + at % out_w + k / 2];
   }
-  std::vector<float> scores(static_cast<std::size_t>(neurons * out_h * out_w));
   float* kernel = a.kernel.data();
   const auto average_cut_outs = [&] {
     std::fill_n(kernel, k * k, 0.f);
@@ -121,20 +120,28 @@ AlignedKernel align_kernel(const ad::Tensor& sta, std::int64_t k, int rounds) {
       }
     }
     if (round == rounds) break;
-    ops::parallel_for(static_cast<std::size_t>(neurons), 8, [&](std::size_t, std::size_t begin, std::size_t end) {
-      for (std::size_t n = begin; n < end; ++n) {
-        float* score = scores.data() + n * static_cast<std::size_t>(out_h * out_w);
-        ops::simd::kernels().correlate_valid(sta.data() + n * static_cast<std::size_t>(plane), static_cast<std::size_t>(width), kernel,
-                                             static_cast<std::size_t>(k), static_cast<std::size_t>(k), score, static_cast<std::size_t>(out_h),
-                                             static_cast<std::size_t>(out_w), false);
-        const std::size_t best = static_cast<std::size_t>(
-            std::max_element(score, score + out_h * out_w, [](float p, float q) { return std::fabs(p) < std::fabs(q); }) - score);
-        a.locations[n] = static_cast<std::int64_t>(best);
-        a.match[n] = score[best];
-      }
-    });
+    place_by_kernel(sta, a);
   }
   return a;
+}
+
+void place_by_kernel(const ad::Tensor& sta, AlignedKernel& a) {
+  const std::int64_t neurons = sta.shape()[0], height = sta.shape()[1], width = sta.shape()[2], k = a.kernel.shape()[0];
+  const std::int64_t out_h = height - k + 1, out_w = width - k + 1;
+  a.locations.resize(static_cast<std::size_t>(neurons));
+  a.match.resize(static_cast<std::size_t>(neurons));
+  ops::parallel_for(static_cast<std::size_t>(neurons), 8, [&](std::size_t, std::size_t begin, std::size_t end) {
+    std::vector<float> score(static_cast<std::size_t>(out_h * out_w));
+    for (std::size_t n = begin; n < end; ++n) {
+      ops::simd::kernels().correlate_valid(sta.data() + n * static_cast<std::size_t>(height * width), static_cast<std::size_t>(width),
+                                           a.kernel.data(), static_cast<std::size_t>(k), static_cast<std::size_t>(k), score.data(),
+                                           static_cast<std::size_t>(out_h), static_cast<std::size_t>(out_w), false);
+      const std::size_t best = static_cast<std::size_t>(
+          std::max_element(score.begin(), score.end(), [](float p, float q) { return std::fabs(p) < std::fabs(q); }) - score.begin());
+      a.locations[n] = static_cast<std::int64_t>(best);
+      a.match[n] = score[best];
+    }
+  });
 }
 
 }  // namespace ww::nn

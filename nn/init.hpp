@@ -32,6 +32,8 @@ struct AlignedKernel {
   std::vector<float> match;             // each neuron's correlation of its STA with the kernel there
 };
 AlignedKernel align_kernel(const ad::Tensor& sta, std::int64_t kernel_size, int rounds = 20);
+// One placing step with a.kernel kept: each neuron of `sta` where its STA matches the kernel best.
+void place_by_kernel(const ad::Tensor& sta, AlignedKernel& a);
 
 // For core output [B, K, H, W] and responses [B, N]: each neuron's responses fitted by least
 // squares on the features of every 2x2 window of pixels (what a sub-pixel point reads) plus a

@@ -181,9 +181,17 @@ void Model::initialize_from_data(const ad::Tensor& raw_images, const ad::Tensor&
   // The paper's linear model: kernel and places estimated together from all neurons' STAs; the
   // kernel scaled so that its response to these images has unit variance, each mask entry the
   // least-squares weight of that response (the STA's match with the kernel is its covariance).
-  const AlignedKernel aligned = align_kernel(sta, config_.core.layers.front().kernel);
+  // Further recordings on the core keep the first one's kernel and are only placed by it.
   ad::Tensor kernel = core_->kernels().front().value();
-  std::copy_n(aligned.kernel.data(), aligned.kernel.numel(), kernel.data());
+  const std::int64_t size = config_.core.layers.front().kernel;
+  AlignedKernel aligned;
+  if (index == 0) {
+    aligned = align_kernel(sta, size);
+    std::copy_n(aligned.kernel.data(), aligned.kernel.numel(), kernel.data());
+  } else {
+    aligned.kernel = kernel.clone().reshaped({size, size});
+    place_by_kernel(sta, aligned);
+  }
   double response_sd = 1.0;
   {
     ad::NoGradGuard no_grad;
@@ -191,9 +199,13 @@ void Model::initialize_from_data(const ad::Tensor& raw_images, const ad::Tensor&
     response_sd = column_moments(response.reshaped({static_cast<std::int64_t>(response.numel()), 1})).sd.front();
   }
   if (!(response_sd > 0)) return;
-  for (std::size_t i = 0; i < kernel.numel(); ++i) kernel.data()[i] = static_cast<float>(kernel.data()[i] / response_sd);
+  if (index == 0)
+    for (std::size_t i = 0; i < kernel.numel(); ++i) kernel.data()[i] = static_cast<float>(kernel.data()[i] / response_sd);
+  // Least squares: cov(y, response) / var(response); the first recording's kernel was just
+  // scaled to unit variance, another's response keeps its own.
+  const double match_per_weight = index == 0 ? response_sd : response_sd * response_sd;
   std::vector<float> weight;
-  for (const float match : aligned.match) weight.push_back(static_cast<float>(match / response_sd));
+  for (const float match : aligned.match) weight.push_back(static_cast<float>(match / match_per_weight));
   recording.readout->init_locations(aligned.locations, weight);
 }
 

@@ -372,6 +372,26 @@ TEST_CASE("teacher-student: a core transferred with --core-from --freeze-core be
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("a run that only makes the model worse ends on its starting point") {
+  io::Config config = io::parse_config(factorized_config, "test");
+  config.model.neurons = 30;
+  config.model.input_height = config.model.input_width = 20;
+  const io::Dataset data = make_teacher_data(config.model, 300, 10, 0.3f, 4).train;
+  config.training.learning_rate = 3.f;  // every Adam step moves each parameter by ~3
+  config.training.schedule = {5, 1, 0.1f, 0, 10};
+  training::Trainer trainer(config, data);
+  std::vector<float> start;
+  for (const ad::Var& p : trainer.model().parameters()) start.insert(start.end(), p.value().data(), p.value().data() + p.numel());
+  std::atomic<bool> never{false};
+  REQUIRE(trainer.run(never, [](const training::Progress&) {}, [] {}) == training::Outcome::finished);
+  std::vector<float> end;
+  for (const ad::Var& p : trainer.model().parameters()) end.insert(end.end(), p.value().data(), p.value().data() + p.numel());
+  CHECK(end == start);
+  // ... and its checkpoint carries the start, so a resumed run can make the same choice.
+  CHECK(trainer.checkpoint().reals.count("start_loss") == 1);
+  CHECK(trainer.best_validation_loss() == doctest::Approx(trainer.checkpoint().real("start_loss")));
+}
+
 TEST_CASE("several recordings on one core: steps alternate between their readouts; resumes; mismatched data is refused") {
   io::Config config = io::parse_config(factorized_config, "test");
   config.model.input_height = config.model.input_width = 20;

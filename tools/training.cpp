@@ -141,6 +141,11 @@ Trainer::Trainer(const io::Checkpoint& checkpoint, std::vector<TrainingPart> par
   schedule_->restore(checkpoint.real("best_loss"), checkpoint.integer("schedule_waiting"), checkpoint.integer("schedule_decays"));
   const std::vector<std::string> names = state_of(*model_).names;
   for (std::size_t i = 0; i < names.size(); ++i) copy_model_tensor(checkpoint, "best_" + names[i], best_[i]);
+  // Checkpoints from before the start was kept have none: such a run ends on its best evaluation.
+  if (checkpoint.reals.count("start_loss") != 0) {
+    start_loss_ = checkpoint.real("start_loss");
+    for (const std::string& name : names) start_.push_back(checkpoint.tensor("start_" + name).clone());
+  }
   rng_from_text(model_->rng(), checkpoint.text("model_rng"), checkpoint.path);
   rng_from_text(sampler_, checkpoint.text("sampler_rng"), checkpoint.path);
   step_ = checkpoint.integer("step");
@@ -240,6 +245,15 @@ void Trainer::snapshot_best() { copy_values(state_of(*model_).tensors, best_); }
 
 void Trainer::restore_best() { copy_values(best_, state_of(*model_).tensors); }
 
+void Trainer::finish() {
+  if (!start_.empty() && start_loss_ < schedule_->best_loss()) {
+    copy_values(start_, best_);
+    schedule_->restore(start_loss_, schedule_->evaluations_without_improvement(), schedule_->decays());
+  }
+  restore_best();
+  finished_ = true;
+}
+
 void Trainer::search_locations() {
   // At most this many training images: the search holds their core output in memory.
   constexpr std::int64_t max_images = 4096;
@@ -284,19 +298,18 @@ Outcome Trainer::run(const std::atomic<bool>& interrupt, const std::function<voi
                      const std::function<void()>& on_evaluation) {
   const optim::ScheduleConfig& schedule = config_.training.schedule;
   progress_.max_steps = schedule.max_steps;
-  // The starting point is the first candidate: an initialisation from the data can be better than
-  // what the first steps make of it (it costs no patience).
-  if (step_ == 0 && !std::isfinite(schedule_->best_loss())) {
-    const double loss = evaluate(&progress_.validation_correlation);
-    if (std::isfinite(loss)) schedule_->restore(loss, 0, 0);
-    progress_.validation_loss = progress_.best_validation_loss = loss;
+  // The starting point is kept as the fallback of the run (an initialisation from the data can be
+  // better than anything the steps reach); it does not enter the schedule, whose patience would
+  // otherwise run out during an early rise of the validation loss.
+  if (step_ == 0 && start_.empty()) {
+    start_loss_ = evaluate(&progress_.validation_correlation);
+    for (const ad::Tensor& tensor : state_of(*model_).tensors) start_.push_back(tensor.clone());
   }
   std::vector<std::int64_t> order;
   while (!finished_) {
     if (interrupt.load()) return Outcome::interrupted;
     if (step_ >= schedule.max_steps) {
-      restore_best();
-      finished_ = true;
+      finish();
       on_evaluation();
       break;
     }
@@ -347,8 +360,7 @@ Outcome Trainer::run(const std::atomic<bool>& interrupt, const std::function<voi
           if (config_.training.search_locations) search_locations();
           break;
         case optim::Decision::stop:
-          restore_best();
-          finished_ = true;
+          finish();
           break;
       }
       progress_.best_validation_loss = schedule_->best_loss();
@@ -370,6 +382,7 @@ io::Checkpoint Trainer::checkpoint() const {
   for (std::size_t i = 0; i < state.names.size(); ++i) {
     c.tensors[state.names[i]] = state.tensors[i].clone();
     c.tensors["best_" + state.names[i]] = best_[i].clone();
+    if (!start_.empty()) c.tensors["start_" + state.names[i]] = start_[i].clone();
   }
   for (const auto& [name, tensor] : optimizer_->state()) c.tensors["optimizer/" + name] = tensor.clone();
   c.integers["step"] = step_;
@@ -379,6 +392,7 @@ io::Checkpoint Trainer::checkpoint() const {
   c.integers["schedule_decays"] = schedule_->decays();
   c.reals["learning_rate"] = optimizer_->learning_rate();
   c.reals["best_loss"] = schedule_->best_loss();
+  if (!start_.empty()) c.reals["start_loss"] = start_loss_;
   c.reals["validation_loss"] = progress_.validation_loss;
   c.reals["validation_correlation"] = progress_.validation_correlation;
   return c;

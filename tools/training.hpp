@@ -78,6 +78,8 @@ class Trainer {
   void search_locations();
   void snapshot_best();
   void restore_best();
+  // Ends the run on the best parameters seen, the starting point included.
+  void finish();
 
   // A recording's data: the first train_count samples train, the rest validate.
   struct Part {
@@ -95,6 +97,8 @@ class Trainer {
   std::unique_ptr<optim::EarlyStopping> schedule_;
   std::mt19937_64 sampler_;
   std::vector<ad::Tensor> best_;  // parameters then buffers at the best validation loss
+  std::vector<ad::Tensor> start_;  // the same at the start of the run, and its validation loss
+  double start_loss_ = 0.0;
   std::int64_t step_ = 0;
   bool finished_ = false;
   Progress progress_;
