@@ -175,7 +175,7 @@ TEST_CASE("teacher-student: ww-train recovers a Gaussian-readout teacher (FEV >=
   std::filesystem::remove_all(dir);
 }
 
-// The README's main job: about 6 s on 2 cores.
+// The README's main job: about 10 s on 2 cores.
 TEST_CASE("teacher-student: ww-repro mini fits the CNN and ridge to a DoG population and writes its summary and figures") {
   const std::string dir = temporary_folder("repro-mini");
   const CommandResult repro = run("ww-repro", {"mini", "--out", dir});
