@@ -41,10 +41,11 @@ Var batchnorm2d(const Var& x, const Var& gamma, const Var& beta, BatchNormState&
   Var undefined;
   return detail::record(op, y, {&x, gamma.defined() ? &gamma : &undefined, beta.defined() ? &beta : &undefined},
                         [x, gamma, beta, mean, invstd, s, training](const Tensor& dy) {
+                          const detail::GradTarget dx =
+                              x.requires_grad() ? detail::grad_target(x) : detail::GradTarget{nullptr, false};
                           ops::batchnorm_backward(
                               x.value().data(), gamma.defined() ? gamma.value().data() : nullptr,
-                              dy.data(), mean.data(), invstd.data(),
-                              x.requires_grad() ? detail::grad_buffer(x) : nullptr,
+                              dy.data(), mean.data(), invstd.data(), dx.data, dx.overwrite,
                               gamma.requires_grad() ? detail::grad_buffer(gamma) : nullptr,
                               beta.requires_grad() ? detail::grad_buffer(beta) : nullptr, s, training);
                         });

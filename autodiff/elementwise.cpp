@@ -53,9 +53,11 @@ Var binary(ops::BinaryOp op, const char* name, const Var& a, const Var& b) {
   Tensor y(a.shape());
   ops::binary_forward(op, a.value().data(), b.value().data(), y.data(), shape);
   return record(name, y, {&a, &b}, [op, a, b, shape](const Tensor& dy) {
-    ops::binary_backward(op, a.value().data(), b.value().data(), dy.data(),
-                         a.requires_grad() ? grad_buffer(a) : nullptr,
-                         b.requires_grad() ? grad_buffer(b) : nullptr, shape);
+    // a's gradient is taken (and written) before b's, so mul(x, x) overwrites, then accumulates.
+    const detail::GradTarget da = a.requires_grad() ? detail::grad_target(a) : detail::GradTarget{nullptr, false};
+    float* db = b.requires_grad() ? grad_buffer(b) : nullptr;
+    ops::binary_backward(op, a.value().data(), b.value().data(), dy.data(), da.data, da.overwrite, db,
+                         shape);
   });
 }
 
@@ -64,7 +66,8 @@ Var unary(ops::UnaryOp op, const char* name, const Var& x, float alpha = 1.f) {
   Tensor y(x.shape());
   ops::unary_forward(op, x.value().data(), y.data(), y.numel(), alpha);
   return record(name, y, {&x}, [op, x, y, alpha](const Tensor& dy) {
-    ops::unary_backward(op, x.value().data(), y.data(), dy.data(), grad_buffer(x), y.numel(), alpha);
+    const detail::GradTarget dx = detail::grad_target(x);
+    ops::unary_backward(op, x.value().data(), y.data(), dy.data(), dx.data, dx.overwrite, y.numel(), alpha);
   });
 }
 

@@ -52,7 +52,8 @@ Var reduce_axis(const char* op, const Var& x, std::size_t axis, float scale) {
     ops::sum_axis_forward(x.value().data(), y.data(), outer, n, inner, scale);
   }
   return record(op, y, {&x}, [x, outer, n, inner, scale](const Tensor& dy) {
-    ops::sum_axis_backward(dy.data(), grad_buffer(x), outer, n, inner, scale);
+    const detail::GradTarget dx = detail::grad_target(x);
+    ops::sum_axis_backward(dy.data(), dx.data, dx.overwrite, outer, n, inner, scale);
   });
 }
 
@@ -96,9 +97,7 @@ Var reshape(const Var& x, Shape shape) {
     detail::shape_error("reshape", "x", std::to_string(element_count(shape)) + " elements to view as " +
                                             shape_string(shape), x.shape());
   }
-  return record("reshape", x.value().reshaped(shape), {&x}, [x](const Tensor& dy) {
-    ops::axpy(dy.numel(), 1.f, dy.data(), grad_buffer(x));
-  });
+  return record("reshape", x.value().reshaped(shape), {&x}, [x](const Tensor& dy) { detail::add_to_grad(x, dy); });
 }
 
 }  // namespace ww::ad

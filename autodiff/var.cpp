@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "ops/elementwise.hpp"
+
 namespace ww::ad {
 namespace {
 thread_local std::vector<std::shared_ptr<Node>> tape;
@@ -81,6 +83,22 @@ float* grad_buffer(const Var& v) {
   Node& node = v.node();
   if (!node.grad.defined()) node.grad = Tensor::zeros(node.value.shape());
   return node.grad.data();
+}
+
+GradTarget grad_target(const Var& v) {
+  Node& node = v.node();
+  const bool fresh = !node.grad.defined();
+  if (fresh) node.grad = Tensor(node.value.shape());
+  return {node.grad.data(), fresh};
+}
+
+void add_to_grad(const Var& v, const Tensor& g) {
+  Node& node = v.node();
+  if (node.grad.defined()) {
+    ops::axpy(g.numel(), 1.f, g.data(), node.grad.data());
+  } else {
+    node.grad = g.reshaped(node.value.shape());
+  }
 }
 
 }  // namespace detail

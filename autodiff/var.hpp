@@ -84,8 +84,19 @@ using BackwardFn = std::function<void(const Tensor& grad)>;
 // Wraps `value` as the result of `op`. If gradients are enabled and any input requires them, the
 // result requires a gradient, keeps `backward` and is appended to the tape.
 Var record(const char* op, Tensor value, std::initializer_list<const Var*> inputs, BackwardFn backward);
-// The gradient buffer of v, zero-initialised on first use.
+// The gradient buffer of v, zero-initialised on first use: for backward functions that scatter.
 float* grad_buffer(const Var& v);
+// Where a backward function that writes every entry of v's gradient once puts it: on first use a
+// buffer left uninitialised, to be overwritten (saving a zero fill and a read of every entry);
+// afterwards the existing gradient, to be accumulated into.
+struct GradTarget {
+  float* data;
+  bool overwrite;
+};
+GradTarget grad_target(const Var& v);
+// Adds g (v's element count, any shape) to v's gradient. On first use the gradient takes g's
+// storage instead of a copy: backward passes a node's gradient once and then frees it.
+void add_to_grad(const Var& v, const Tensor& g);
 }  // namespace detail
 
 }  // namespace ww::ad

@@ -59,7 +59,8 @@ std::function<void()> timed_pass(std::vector<Var> inputs, std::function<Var(cons
       f(inputs);
       return;
     }
-    for (const Var& v : inputs) const_cast<Var&>(v).zero_grad();
+    // As compare_torch.py (t.grad = None) and the optimizers: every pass starts without gradients.
+    for (const Var& v : inputs) const_cast<Var&>(v).clear_grad();
     ww::ad::backward(ww::ad::sum(ww::ad::mul(f(inputs), Var::constant(cotangent))));
   };
 }

@@ -65,7 +65,8 @@ void batchnorm_forward_eval(const float* x, const float* gamma, const float* bet
 }
 
 void batchnorm_backward(const float* x, const float* gamma, const float* dy, const float* mean,
-                        const float* invstd, float* dx, float* dgamma, float* dbeta,
+                        const float* invstd, float* dx, bool overwrite_dx, float* dgamma,
+                        float* dbeta,
                         const BatchNormShape& s, bool batch_statistics) {
   const auto& k = simd::kernels();
   const std::size_t stride = s.channels * s.spatial;
@@ -88,7 +89,8 @@ void batchnorm_backward(const float* x, const float* gamma, const float* dy, con
       k3 = -g * istd * sum_dy / count - k2 * mean[c];
     }
     k.strided_affine_backward(dy + offset, x + offset, dx + offset, s.batch, s.spatial, stride,
-                              static_cast<float>(k1), static_cast<float>(k2), static_cast<float>(k3));
+                              static_cast<float>(k1), static_cast<float>(k2), static_cast<float>(k3),
+                              overwrite_dx);
   });
 }
 

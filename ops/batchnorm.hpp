@@ -22,10 +22,12 @@ void batchnorm_forward_eval(const float* x, const float* gamma, const float* bet
                             const float* running_mean, const float* running_var,
                             float* saved_mean, float* saved_invstd, const BatchNormShape& shape,
                             float eps);
-// Accumulates dx, dgamma, dbeta (each may be null). batch_statistics selects the training-mode
+// Accumulates dx (overwrites it when overwrite_dx: dx holds nothing yet), dgamma, dbeta (each may
+// be null). batch_statistics selects the training-mode
 // gradient (statistics depend on x) or the evaluation-mode one (constant statistics).
 void batchnorm_backward(const float* x, const float* gamma, const float* dy, const float* mean,
-                        const float* invstd, float* dx, float* dgamma, float* dbeta,
+                        const float* invstd, float* dx, bool overwrite_dx, float* dgamma,
+                        float* dbeta,
                         const BatchNormShape& shape, bool batch_statistics);
 
 }  // namespace ww::ops

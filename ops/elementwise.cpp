@@ -49,10 +49,10 @@ void unary_forward(UnaryOp op, const float* x, float* y, std::size_t n, float al
 }
 
 void unary_backward(UnaryOp op, const float* x, const float* y, const float* dy, float* dx,
-                    std::size_t n, float alpha) {
+                    bool overwrite_dx, std::size_t n, float alpha) {
   const auto& k = simd::kernels();
   parallel_for(n, elementwise_grain, [&](std::size_t, std::size_t begin, std::size_t end) {
-    k.unary_backward(op, x + begin, y + begin, dy + begin, dx + begin, end - begin, alpha);
+    k.unary_backward(op, x + begin, y + begin, dy + begin, dx + begin, end - begin, alpha, overwrite_dx);
   });
 }
 
@@ -64,12 +64,13 @@ void binary_forward(BinaryOp op, const float* a, const float* b, float* y, Broad
 }
 
 void binary_backward(BinaryOp op, const float* a, const float* b, const float* dy, float* da,
-                     float* db, Broadcast shape) {
+                     bool overwrite_da, float* db, Broadcast shape) {
   const auto& k = simd::kernels();
   const Split split = split_of(shape);
   if (da != nullptr) {
     for_each_part(shape, split, [&](std::size_t, std::size_t offset, std::size_t b_offset, Broadcast part) {
-      k.binary_backward_a(op, b + b_offset, dy + offset, da + offset, part.outer, part.mid, part.inner);
+      k.binary_backward_a(op, b + b_offset, dy + offset, da + offset, part.outer, part.mid, part.inner,
+                          overwrite_da);
     });
   }
   if (db == nullptr) return;

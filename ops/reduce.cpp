@@ -39,22 +39,23 @@ void sum_axis_forward(const float* x, float* y, std::size_t outer, std::size_t n
   }
 }
 
-void sum_axis_backward(const float* dy, float* dx, std::size_t outer, std::size_t n,
-                       std::size_t inner, float scale) {
+void sum_axis_backward(const float* dy, float* dx, bool overwrite_dx, std::size_t outer,
+                       std::size_t n, std::size_t inner, float scale) {
   const auto& k = simd::kernels();
   if (outer > 1) {
     parallel_for(outer, grain_for(n * inner), [&](std::size_t, std::size_t begin, std::size_t end) {
-      k.sum_axis_backward(dy + begin * inner, dx + begin * n * inner, end - begin, n, inner, inner, scale);
+      k.sum_axis_backward(dy + begin * inner, dx + begin * n * inner, end - begin, n, inner, inner, scale,
+                          overwrite_dx);
     });
   } else if (inner > 1) {
     parallel_for(inner, grain_for(n), [&](std::size_t, std::size_t begin, std::size_t end) {
-      k.sum_axis_backward(dy + begin, dx + begin, 1, n, end - begin, inner, scale);
+      k.sum_axis_backward(dy + begin, dx + begin, 1, n, end - begin, inner, scale, overwrite_dx);
     });
   } else {
     // Every entry gets the same value: dx[m] += scale * dy[0].
     const float value = scale * dy[0];
     parallel_for(n, reduce_grain, [&](std::size_t, std::size_t begin, std::size_t end) {
-      k.sum_axis_backward(&value, dx + begin, 1, end - begin, 1, 1, 1.f);
+      k.sum_axis_backward(&value, dx + begin, 1, end - begin, 1, 1, 1.f, overwrite_dx);
     });
   }
 }

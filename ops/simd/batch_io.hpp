@@ -37,6 +37,12 @@ inline void store(float* p, const Batch<A>& v, std::size_t count) {
   std::memcpy(p, padded, count * sizeof(float));
 }
 
+// Writes a gradient: p = g when overwrite (p holds nothing yet), p += g otherwise.
+template <class A>
+inline void store_gradient(float* p, const Batch<A>& g, std::size_t count, bool overwrite) {
+  store<A>(p, overwrite ? g : load<A>(p, count) + g, count);
+}
+
 // Calls body(i, count) over [0, n) in steps of one batch; the last step may be partial.
 template <class A, class Body>
 inline void each_batch(std::size_t n, Body&& body) {

@@ -46,44 +46,45 @@ void unary_forward(UnaryOp op, const float* x, float* y, size_t n, float alpha) 
 }
 
 template <class A, class F>
-inline void map_backward(const float* x, const float* y, const float* dy, float* dx, size_t n, F f) {
+inline void map_backward(const float* x, const float* y, const float* dy, float* dx, size_t n,
+                         bool overwrite, F f) {
   each_batch<A>(n, [&](size_t i, size_t count) {
     const Batch<A> grad = f(load<A>(x + i, count, 1.f), load<A>(y + i, count, 1.f), load<A>(dy + i, count));
-    store<A>(dx + i, load<A>(dx + i, count) + grad, count);
+    store_gradient<A>(dx + i, grad, count, overwrite);
   });
 }
 
 template <class A>
 void unary_backward(UnaryOp op, const float* x, const float* y, const float* dy, float* dx,
-                    size_t n, float alpha) {
+                    size_t n, float alpha, bool overwrite) {
   using B = Batch<A>;
   const B zero(0.f), one(1.f), half(0.5f), two(2.f), alpha_b(alpha);
   switch (op) {
-    case UnaryOp::neg: return map_backward<A>(x, y, dy, dx, n, [](B, B, B g) { return -g; });
-    case UnaryOp::exp: return map_backward<A>(x, y, dy, dx, n, [](B, B out, B g) { return g * out; });
-    case UnaryOp::log: return map_backward<A>(x, y, dy, dx, n, [](B in, B, B g) { return g / in; });
+    case UnaryOp::neg: return map_backward<A>(x, y, dy, dx, n, overwrite, [](B, B, B g) { return -g; });
+    case UnaryOp::exp: return map_backward<A>(x, y, dy, dx, n, overwrite, [](B, B out, B g) { return g * out; });
+    case UnaryOp::log: return map_backward<A>(x, y, dy, dx, n, overwrite, [](B in, B, B g) { return g / in; });
     case UnaryOp::abs:
       // Zero gradient at 0, as PyTorch.
-      return map_backward<A>(x, y, dy, dx, n, [&](B in, B, B g) {
+      return map_backward<A>(x, y, dy, dx, n, overwrite, [&](B in, B, B g) {
         return xsimd::select(in > zero, g, xsimd::select(in < zero, -g, zero));
       });
     case UnaryOp::sqrt:
-      return map_backward<A>(x, y, dy, dx, n, [&](B, B out, B g) { return half * g / out; });
+      return map_backward<A>(x, y, dy, dx, n, overwrite, [&](B, B out, B g) { return half * g / out; });
     case UnaryOp::square:
-      return map_backward<A>(x, y, dy, dx, n, [&](B in, B, B g) { return two * in * g; });
+      return map_backward<A>(x, y, dy, dx, n, overwrite, [&](B in, B, B g) { return two * in * g; });
     case UnaryOp::relu:
-      return map_backward<A>(x, y, dy, dx, n, [&](B in, B, B g) { return xsimd::select(in > zero, g, zero); });
+      return map_backward<A>(x, y, dy, dx, n, overwrite, [&](B in, B, B g) { return xsimd::select(in > zero, g, zero); });
     case UnaryOp::elu:
       // For x <= 0, d/dx alpha (e^x - 1) = y + alpha.
-      return map_backward<A>(x, y, dy, dx, n, [&](B in, B out, B g) {
+      return map_backward<A>(x, y, dy, dx, n, overwrite, [&](B in, B out, B g) {
         return xsimd::select(in > zero, g, g * (out + alpha_b));
       });
     case UnaryOp::softplus:
-      return map_backward<A>(x, y, dy, dx, n, [](B in, B, B g) { return g * stable_sigmoid<A>(in); });
+      return map_backward<A>(x, y, dy, dx, n, overwrite, [](B in, B, B g) { return g * stable_sigmoid<A>(in); });
     case UnaryOp::sigmoid:
-      return map_backward<A>(x, y, dy, dx, n, [&](B, B out, B g) { return g * out * (one - out); });
+      return map_backward<A>(x, y, dy, dx, n, overwrite, [&](B, B out, B g) { return g * out * (one - out); });
     case UnaryOp::tanh:
-      return map_backward<A>(x, y, dy, dx, n, [&](B, B out, B g) { return g * (one - out * out); });
+      return map_backward<A>(x, y, dy, dx, n, overwrite, [&](B, B out, B g) { return g * (one - out * out); });
   }
 }
 
@@ -156,20 +157,20 @@ inline Batch<A> grad_b(BinaryOp op, const Batch<A>& a, const Batch<A>& b, const 
 
 template <class A>
 void binary_backward_a(BinaryOp op, const float* b, const float* dy, float* da, size_t outer,
-                       size_t mid, size_t inner) {
+                       size_t mid, size_t inner, bool overwrite) {
   each_row<A>(
       outer, mid, inner,
       [&](size_t base) {
         each_batch<A>(mid, [&](size_t i, size_t count) {
           const Batch<A> g = grad_a<A>(op, load<A>(b + i, count, 1.f), load<A>(dy + base + i, count));
-          store<A>(da + base + i, load<A>(da + base + i, count) + g, count);
+          store_gradient<A>(da + base + i, g, count, overwrite);
         });
       },
       [&](size_t base, size_t m) {
         const Batch<A> bm(b[m]);
         each_batch<A>(inner, [&](size_t i, size_t count) {
           const Batch<A> g = grad_a<A>(op, bm, load<A>(dy + base + i, count));
-          store<A>(da + base + i, load<A>(da + base + i, count) + g, count);
+          store_gradient<A>(da + base + i, g, count, overwrite);
         });
       });
 }

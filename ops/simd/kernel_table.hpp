@@ -32,9 +32,10 @@ struct KernelTable {
 
   // y[i] = f(x[i]) for i < n; `alpha` is ELU's alpha (ignored by the others).
   void (*unary_forward)(UnaryOp op, const float* x, float* y, size_t n, float alpha);
+  // Gradient writers take `overwrite`: dx = ... when set (dx holds nothing yet), dx += ... else.
   // dx[i] += dy[i] * f'(x[i]); y holds f(x).
   void (*unary_backward)(UnaryOp op, const float* x, const float* y, const float* dy, float* dx,
-                         size_t n, float alpha);
+                         size_t n, float alpha, bool overwrite);
 
   // On a block viewed as [outer, mid, inner] with b holding `mid` values:
   // y[o,m,i] = a[o,m,i] (op) b[m].
@@ -42,7 +43,7 @@ struct KernelTable {
                          size_t mid, size_t inner);
   // da[o,m,i] += dy[o,m,i] * d(a op b)/da.
   void (*binary_backward_a)(BinaryOp op, const float* b, const float* dy, float* da, size_t outer,
-                            size_t mid, size_t inner);
+                            size_t mid, size_t inner, bool overwrite);
   // db[m] += sum over o, i of dy[o,m,i] * d(a op b)/db.
   void (*binary_backward_b)(BinaryOp op, const float* a, const float* b, const float* dy,
                             float* db, size_t outer, size_t mid, size_t inner);
@@ -53,7 +54,7 @@ struct KernelTable {
                            size_t inner_stride, float scale);
   // dx[o,m,i] += scale * dy[o,i].
   void (*sum_axis_backward)(const float* dy, float* dx, size_t outer, size_t n, size_t inner,
-                            size_t inner_stride, float scale);
+                            size_t inner_stride, float scale, bool overwrite);
 
   // y[i] += alpha * x[i].
   void (*axpy)(size_t n, float alpha, const float* x, float* y);
@@ -71,7 +72,8 @@ struct KernelTable {
                          float c);
   // dx += k1 * dy + k2 * x + k3.
   void (*strided_affine_backward)(const float* dy, const float* x, float* dx, size_t rows,
-                                  size_t len, size_t stride, float k1, float k2, float k3);
+                                  size_t len, size_t stride, float k1, float k2, float k3,
+                                  bool overwrite);
 
   // Serial GEMM: C[M,N] = beta * C + alpha * op(A) op(B), op = transpose when the flag is set;
   // lda/ldb/ldc are the row lengths of A, B, C as stored. pack_a/pack_b need

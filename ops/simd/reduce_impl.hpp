@@ -28,7 +28,7 @@ void sum_axis_forward(const float* x, float* y, size_t outer, size_t n, size_t i
 
 template <class A>
 void sum_axis_backward(const float* dy, float* dx, size_t outer, size_t n, size_t inner,
-                       size_t inner_stride, float scale) {
+                       size_t inner_stride, float scale, bool overwrite) {
   const Batch<A> scale_b(scale);
   for (size_t o = 0; o < outer; ++o) {
     const float* dyo = dy + o * inner_stride;
@@ -36,14 +36,13 @@ void sum_axis_backward(const float* dy, float* dx, size_t outer, size_t n, size_
     if (inner_stride == 1) {
       // One value spread over a contiguous row of n.
       const Batch<A> g = Batch<A>(dyo[0]) * scale_b;
-      each_batch<A>(n, [&](size_t m, size_t count) { store<A>(dxo + m, load<A>(dxo + m, count) + g, count); });
+      each_batch<A>(n, [&](size_t m, size_t count) { store_gradient<A>(dxo + m, g, count, overwrite); });
       continue;
     }
     each_batch<A>(inner, [&](size_t i, size_t count) {
       const Batch<A> g = load<A>(dyo + i, count) * scale_b;
       for (size_t m = 0; m < n; ++m) {
-        float* p = dxo + m * inner_stride + i;
-        store<A>(p, load<A>(p, count) + g, count);
+        store_gradient<A>(dxo + m * inner_stride + i, g, count, overwrite);
       }
     });
   }
@@ -104,14 +103,14 @@ void strided_affine(const float* x, float* y, size_t rows, size_t len, size_t st
 
 template <class A>
 void strided_affine_backward(const float* dy, const float* x, float* dx, size_t rows, size_t len,
-                             size_t stride, float k1, float k2, float k3) {
+                             size_t stride, float k1, float k2, float k3, bool overwrite) {
   const Batch<A> k1_b(k1), k2_b(k2), k3_b(k3);
   for (size_t r = 0; r < rows; ++r) {
     const size_t base = r * stride;
     each_batch<A>(len, [&](size_t i, size_t count) {
       const Batch<A> g = xsimd::fma(k1_b, load<A>(dy + base + i, count),
                                     xsimd::fma(k2_b, load<A>(x + base + i, count), k3_b));
-      store<A>(dx + base + i, load<A>(dx + base + i, count) + g, count);
+      store_gradient<A>(dx + base + i, g, count, overwrite);
     });
   }
 }
