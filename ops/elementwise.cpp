@@ -1,5 +1,6 @@
 #include "ops/elementwise.hpp"
 
+#include <algorithm>
 #include <vector>
 
 #include "ops/parallel.hpp"
@@ -79,6 +80,19 @@ void binary_backward(BinaryOp op, const float* a, const float* b, const float* d
     for_each_part(shape, split, [&](std::size_t, std::size_t offset, std::size_t b_offset, Broadcast part) {
       k.binary_backward_b(op, a + offset, b + b_offset, dy + offset, db + b_offset, part.outer,
                           part.mid, part.inner);
+    });
+    return;
+  }
+  if (split.axis == 0 && shape.mid * shape.inner >= elementwise_grain) {
+    // Rows of many b entries (a readout's weights under a batch): each chunk of b entries is
+    // accumulated over the rows by one task, rather than one partial of all of b per chunk of rows.
+    const std::size_t rows = shape.outer, row_size = shape.mid * shape.inner;
+    const std::size_t grain = std::max<std::size_t>(1, elementwise_grain / (rows * shape.inner));
+    parallel_for(shape.mid, grain, [&](std::size_t, std::size_t begin, std::size_t end) {
+      for (std::size_t row = 0; row < rows; ++row) {
+        const std::size_t offset = row * row_size + begin * shape.inner;
+        k.binary_backward_b(op, a + offset, b + begin, dy + offset, db + begin, 1, end - begin, shape.inner);
+      }
     });
     return;
   }

@@ -88,6 +88,9 @@ std::vector<OpCase> build() {
       {{70001}, {1}},                // scalar over several chunks
       {{8, 16, 33, 33}, {1, 16, 1, 1}},
       {{64, 1001}, {1001}},
+      // Rows of many b entries: b's gradient is split over its entries, not over the rows.
+      {{3, 8, 4100}, {8, 4100}},
+      {{3, 40, 1000}, {40, 1}},
   };
   for (const auto& b : binary_ops) {
     for (const auto& shapes : broadcasts) {
