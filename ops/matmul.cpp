@@ -1,5 +1,6 @@
 #include "ops/matmul.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "ops/parallel.hpp"
@@ -8,10 +9,6 @@
 
 namespace ww::ops {
 namespace {
-
-// Blocks of C computed by one task each; multiples of every micro-kernel tile.
-constexpr std::size_t block_rows = 96;
-constexpr std::size_t block_cols = 512;
 
 struct GemmArgs {
   bool transpose_a, transpose_b;
@@ -26,9 +23,36 @@ struct GemmArgs {
   std::size_t ldc, c_stride;
 };
 
+// Whether gemm_serial takes the dot-product tiles (both operands k-contiguous) rather than the
+// packed micro-kernel.
+bool uses_dot_tiles(bool transpose_a, bool transpose_b, float alpha, float beta) {
+  return !transpose_a && transpose_b && alpha == 1.f && (beta == 0.f || beta == 1.f);
+}
+
+// The blocks of C that one task each computes; multiples of every micro-kernel tile. The dot-product
+// tiles stream B once per tile and need small blocks to stay in L2. The packed path packs B once per
+// task, so its blocks are as tall as about eight tasks per product allow (a block of 96 rows packed
+// the readout's 11.5 MB mask 43 times per backward); its columns are cut into equal blocks of at
+// most 1,024 (576 columns were one block of 512 and one of 64, each packing all of A).
+struct Blocking {
+  std::size_t rows, cols;
+};
+
+Blocking blocking_for(const GemmArgs& g) {
+  constexpr std::size_t tile = 96;  // a multiple of every micro-kernel's rows and columns
+  auto round_up = [](std::size_t x, std::size_t to) { return (x + to - 1) / to * to; };
+  if (uses_dot_tiles(g.transpose_a, g.transpose_b, g.alpha, g.beta)) return {96, 512};
+  const std::size_t col_blocks = (g.n + 1023) / 1024;
+  const std::size_t cols = round_up((g.n + col_blocks - 1) / col_blocks, 32);
+  const std::size_t tasks_wanted = 8;
+  const std::size_t rows_per_task = (g.m * col_blocks + tasks_wanted - 1) / tasks_wanted;
+  return {std::max(tile, round_up(rows_per_task, tile)), cols};
+}
+
 // Runs `batch` products, each cut into blocks of C, as one parallel loop.
 void batched_gemm(std::size_t batch, const GemmArgs& g) {
   if (g.m == 0 || g.n == 0) return;
+  const auto [block_rows, block_cols] = blocking_for(g);
   const std::size_t row_blocks = (g.m + block_rows - 1) / block_rows;
   const std::size_t col_blocks = (g.n + block_cols - 1) / block_cols;
   const std::size_t per_matrix = row_blocks * col_blocks;
@@ -52,7 +76,7 @@ void gemm_serial(bool transpose_a, bool transpose_b, std::size_t m, std::size_t 
                  float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb,
                  float beta, float* c, std::size_t ldc) {
   const auto& kernels = simd::kernels();
-  if (!transpose_a && transpose_b && alpha == 1.f && (beta == 0.f || beta == 1.f)) {
+  if (uses_dot_tiles(transpose_a, transpose_b, alpha, beta)) {
     // Both operands k-contiguous: dot-product tiles, no transposing pack.
     if (beta == 0.f)
       for (std::size_t i = 0; i < m; ++i) std::memset(c + i * ldc, 0, n * sizeof(float));
