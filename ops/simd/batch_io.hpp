@@ -1,11 +1,14 @@
 #pragma once
-// Loads and stores of a possibly partial batch. Partial batches go through a padded stack
-// buffer (memcpy), never through std:: helpers: this header is compiled once per instruction
-// set and everything in it must have internal linkage so the linker cannot mix the copies.
+// Loads and stores of a possibly partial batch. Partial batches use AVX-512's masked loads and
+// stores (which touch only the lanes asked for), and elsewhere a padded stack buffer (memcpy),
+// never std:: helpers: this header is compiled once per instruction set and everything in it must
+// have internal linkage so the linker cannot mix the copies.
+#include <immintrin.h>
 #include <xsimd/xsimd.hpp>
 
 #include <cstddef>
 #include <cstring>
+#include <type_traits>
 
 namespace ww::ops::simd {
 namespace {
@@ -16,10 +19,20 @@ using Batch = xsimd::batch<float, A>;
 template <class A>
 constexpr std::size_t width = Batch<A>::size;
 
+#ifdef __AVX512F__
+// The mask of lanes [0, count) of an AVX-512 register.
+inline __mmask16 lanes_below(std::size_t count) { return static_cast<__mmask16>((1u << count) - 1u); }
+#endif
+
 // Loads `count` <= width floats; the lanes past `count` hold `fill`.
 template <class A>
 inline Batch<A> load(const float* p, std::size_t count, float fill = 0.f) {
   if (count == width<A>) return Batch<A>::load_unaligned(p);
+#ifdef __AVX512F__
+  if constexpr (std::is_same_v<A, xsimd::avx512f>) {
+    return _mm512_mask_loadu_ps(_mm512_set1_ps(fill), lanes_below(count), p);
+  }
+#endif
   alignas(64) float padded[width<A>];
   for (std::size_t i = 0; i < width<A>; ++i) padded[i] = fill;
   std::memcpy(padded, p, count * sizeof(float));
@@ -32,6 +45,12 @@ inline void store(float* p, const Batch<A>& v, std::size_t count) {
     v.store_unaligned(p);
     return;
   }
+#ifdef __AVX512F__
+  if constexpr (std::is_same_v<A, xsimd::avx512f>) {
+    _mm512_mask_storeu_ps(p, lanes_below(count), v);
+    return;
+  }
+#endif
   alignas(64) float padded[width<A>];
   v.store_aligned(padded);
   std::memcpy(p, padded, count * sizeof(float));
