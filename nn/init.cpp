@@ -6,6 +6,7 @@
 #include <limits>
 #include <stdexcept>
 
+#include "nn/clustering.hpp"
 #include "ops/matmul.hpp"
 #include "ops/parallel.hpp"
 #include "ops/simd/kernel_table.hpp"
@@ -142,6 +143,68 @@ void place_by_kernel(const ad::Tensor& sta, AlignedKernel& a) {
       a.match[n] = score[best];
     }
   });
+}
+
+TypedKernels align_typed_kernels(const ad::Tensor& sta, std::int64_t k, std::int64_t types, std::uint64_t seed) {
+  AlignedKernel one = align_kernel(sta, k);
+  const std::int64_t neurons = sta.shape()[0], height = sta.shape()[1], width = sta.shape()[2];
+  TypedKernels t{one.kernel.reshaped({1, k, k}), one.locations, std::vector<std::int64_t>(static_cast<std::size_t>(neurons), 0), one.match};
+  if (types == 1) return t;
+  const std::int64_t out_w = width - k + 1, plane = height * width;
+  // Each neuron's STA cut out at its place, signed by its match with the common kernel, at unit length.
+  ad::Tensor shapes({neurons, k * k});
+  for (std::int64_t n = 0; n < neurons; ++n) {
+    const std::int64_t at = t.locations[static_cast<std::size_t>(n)];
+    const float* cut = sta.data() + n * plane + (at / out_w) * width + at % out_w;
+    float* row = shapes.data() + n * k * k;
+    double norm = 0.0;
+    for (std::int64_t y = 0; y < k; ++y)
+      for (std::int64_t x = 0; x < k; ++x) {
+        row[y * k + x] = cut[y * width + x];
+        norm += double(cut[y * width + x]) * cut[y * width + x];
+      }
+    const double scale = (t.match[static_cast<std::size_t>(n)] < 0 ? -1.0 : 1.0) / (norm > 0 ? std::sqrt(norm) : 1.0);
+    for (std::int64_t i = 0; i < k * k; ++i) row[i] = static_cast<float>(row[i] * scale);
+  }
+  t.type = kmeans(shapes, types, 10, seed).labels;
+  // The places came from a kernel mixing all types: each type is aligned again on its own.
+  t.kernels = ad::Tensor::zeros({types, k, k});
+  for (std::int64_t type = 0; type < types; ++type) {
+    std::vector<std::int64_t> members;
+    for (std::int64_t n = 0; n < neurons; ++n)
+      if (t.type[static_cast<std::size_t>(n)] == type) members.push_back(n);
+    if (members.empty()) continue;
+    ad::Tensor member_sta({static_cast<std::int64_t>(members.size()), height, width});
+    for (std::size_t m = 0; m < members.size(); ++m) std::copy_n(sta.data() + members[m] * plane, plane, member_sta.data() + static_cast<std::int64_t>(m) * plane);
+    const AlignedKernel aligned = align_kernel(member_sta, k);
+    std::copy_n(aligned.kernel.data(), k * k, t.kernels.data() + type * k * k);
+    for (std::size_t m = 0; m < members.size(); ++m) {
+      t.locations[static_cast<std::size_t>(members[m])] = aligned.locations[m];
+      t.match[static_cast<std::size_t>(members[m])] = aligned.match[m];
+    }
+  }
+  return t;
+}
+
+void place_by_typed_kernels(const ad::Tensor& sta, TypedKernels& t) {
+  const std::int64_t types = t.kernels.shape()[0], k = t.kernels.shape()[1];
+  for (std::int64_t type = 0; type < types; ++type) {
+    AlignedKernel a{ad::Tensor({k, k}), {}, {}};
+    std::copy_n(t.kernels.data() + type * k * k, k * k, a.kernel.data());
+    place_by_kernel(sta, a);
+    if (type == 0) {
+      t.locations = a.locations;
+      t.match = a.match;
+      t.type.assign(a.match.size(), 0);
+      continue;
+    }
+    for (std::size_t n = 0; n < a.match.size(); ++n) {
+      if (std::fabs(a.match[n]) <= std::fabs(t.match[n])) continue;
+      t.locations[n] = a.locations[n];
+      t.match[n] = a.match[n];
+      t.type[n] = type;
+    }
+  }
 }
 
 }  // namespace ww::nn

@@ -35,6 +35,23 @@ AlignedKernel align_kernel(const ad::Tensor& sta, std::int64_t kernel_size, int 
 // One placing step with a.kernel kept: each neuron of `sta` where its STA matches the kernel best.
 void place_by_kernel(const ad::Tensor& sta, AlignedKernel& a);
 
+// K kernels, and each neuron's type and place, from the STAs [N, H, W] of a population of K linear
+// cell types: align_kernel over all neurons gives first places; the STAs cut out there (signed by
+// their match, scaled to unit length, so a neuron's gain does not decide its type) are clustered
+// by k-means into K types; then align_kernel on each type's neurons alone gives that type's kernel
+// and its neurons' places and matches (the first places came from a kernel mixing the types).
+// K = 1 is align_kernel.
+struct TypedKernels {
+  ad::Tensor kernels;                   // [K, k, k]
+  std::vector<std::int64_t> locations;  // flat row * (W-k+1) + col
+  std::vector<std::int64_t> type;       // each neuron's kernel, 0..K-1
+  std::vector<float> match;             // its STA's correlation with that kernel there
+};
+TypedKernels align_typed_kernels(const ad::Tensor& sta, std::int64_t kernel_size, std::int64_t types, std::uint64_t seed = 1);
+// With t.kernels kept: each neuron's kernel and place where its STA matches best (largest |match|,
+// so the kernels must be on a common scale: the model scales each to unit response variance).
+void place_by_typed_kernels(const ad::Tensor& sta, TypedKernels& t);
+
 // For core output [B, K, H, W] and responses [B, N]: each neuron's responses fitted by least
 // squares on the features of every 2x2 window of pixels (what a sub-pixel point reads) plus a
 // constant; per neuron the best window's residual, a position inside it and the fitted weights.

@@ -174,45 +174,59 @@ void Model::initialize_from_data(const ad::Tensor& raw_images, const ad::Tensor&
   recording.readout->init_bias(mean);
   const FeatureShape features = core_output_shape(config_);
   const ad::Tensor sta = spike_triggered_average(images, responses);
-  if (!single_linear_kernel()) {
+  const std::int64_t types = config_.core.layers.front().channels;
+  if (!linear_kernels() || static_cast<std::int64_t>(sd.size()) < types) {
     recording.readout->init_locations(sta_locations(sta, features.height, features.width), sd);
     return;
   }
-  // The paper's linear model: kernel and places estimated together from all neurons' STAs; the
-  // kernel scaled so that its response to these images has unit variance, each mask entry the
-  // least-squares weight of that response (the STA's match with the kernel is its covariance).
-  // Further recordings on the core keep the first one's kernel and are only placed by it.
-  ad::Tensor kernel = core_->kernels().front().value();
-  const std::int64_t size = config_.core.layers.front().kernel;
-  AlignedKernel aligned;
+  // The paper's linear models: kernels, places and types estimated together from all neurons'
+  // STAs; each kernel scaled so that its response to these images has unit variance, each mask
+  // entry the least-squares weight of its type's response (the STA's match with the kernel is
+  // their covariance). Further recordings on the core keep the first one's kernels and are only
+  // placed (and typed) by them.
+  ad::Tensor kernel = core_->kernels().front().value();  // [types, 1, k, k]
+  const std::int64_t size = config_.core.layers.front().kernel, taps = size * size;
+  TypedKernels typed;
   if (index == 0) {
-    aligned = align_kernel(sta, size);
-    std::copy_n(aligned.kernel.data(), aligned.kernel.numel(), kernel.data());
+    typed = align_typed_kernels(sta, size, types);
+    std::copy_n(typed.kernels.data(), typed.kernels.numel(), kernel.data());
   } else {
-    aligned.kernel = kernel.clone().reshaped({size, size});
-    place_by_kernel(sta, aligned);
+    typed.kernels = kernel.clone().reshaped({types, size, size});
+    place_by_typed_kernels(sta, typed);
   }
-  double response_sd = 1.0;
+  std::vector<double> response_sd(static_cast<std::size_t>(types), 1.0);
   {
     ad::NoGradGuard no_grad;
     const ad::Tensor response = ad::conv2d(ad::Var::constant(images), ad::Var::constant(kernel), ops::Padding::valid).value();
-    response_sd = column_moments(response.reshaped({static_cast<std::int64_t>(response.numel()), 1})).sd.front();
+    const std::int64_t batch = response.shape()[0], plane = response.numel() / static_cast<std::size_t>(batch * types);
+    for (std::int64_t type = 0; type < types; ++type) {
+      ad::Tensor channel({batch * plane, 1});
+      for (std::int64_t b = 0; b < batch; ++b)
+        std::copy_n(response.data() + (b * types + type) * plane, plane, channel.data() + b * plane);
+      response_sd[static_cast<std::size_t>(type)] = column_moments(channel).sd.front();
+    }
   }
-  if (!(response_sd > 0)) return;
+  for (const double s : response_sd)
+    if (!(s > 0)) return;
   if (index == 0)
-    for (std::size_t i = 0; i < kernel.numel(); ++i) kernel.data()[i] = static_cast<float>(kernel.data()[i] / response_sd);
-  // Least squares: cov(y, response) / var(response); the first recording's kernel was just
-  // scaled to unit variance, another's response keeps its own.
-  const double match_per_weight = index == 0 ? response_sd : response_sd * response_sd;
+    for (std::int64_t type = 0; type < types; ++type)
+      for (std::int64_t i = 0; i < taps; ++i)
+        kernel.data()[type * taps + i] = static_cast<float>(kernel.data()[type * taps + i] / response_sd[static_cast<std::size_t>(type)]);
+  // Least squares: cov(y, response) / var(response); the first recording's kernels were just
+  // scaled to unit variance, another's responses keep their own.
   std::vector<float> weight;
-  for (const float match : aligned.match) weight.push_back(static_cast<float>(match / match_per_weight));
-  recording.readout->init_locations(aligned.locations, weight);
+  for (std::size_t n = 0; n < typed.match.size(); ++n) {
+    const double s = response_sd[static_cast<std::size_t>(typed.type[n])];
+    weight.push_back(static_cast<float>(typed.match[n] / (index == 0 ? s : s * s)));
+  }
+  recording.readout->init_locations(typed.locations, weight);
+  if (types > 1) recording.readout->init_feature_channels(typed.type);
 }
 
-bool Model::single_linear_kernel() const {
+bool Model::linear_kernels() const {
   if (config_.core.layers.size() != 1 || config_.core.input_channels != 1 || config_.readout.kind != ReadoutKind::factorized) return false;
   const LayerSpec& layer = config_.core.layers.front();
-  return layer.channels == 1 && layer.padding == ops::Padding::valid && layer.nonlinearity == Nonlinearity::identity && !config_.readout.positive;
+  return layer.padding == ops::Padding::valid && layer.nonlinearity == Nonlinearity::identity && !config_.readout.positive;
 }
 
 }  // namespace ww::nn

@@ -46,8 +46,9 @@ class Model : public Module {
 
   // SPEC 2.4: readout bias from mean responses; masks (or Gaussian positions) at the argmax of each
   // neuron's smoothed spike-triggered average, the mask entry set to the response's SD. For the
-  // paper's linear model (single_linear_kernel) the kernel and the places come from align_kernel
-  // instead, the mask entry the least-squares weight.
+  // paper's linear models (linear_kernels) the kernels, each neuron's place and, with several
+  // kernels, its type come from align_typed_kernels instead, the mask entry the least-squares
+  // weight and the feature weights one-hot on the type.
   void initialize_from_data(const ad::Tensor& images, const ad::Tensor& responses, std::size_t recording = 0);
 
   // Re-seats each neuron where the core's features fit its responses best, where that is clearly
@@ -75,9 +76,10 @@ class Model : public Module {
     ad::Tensor response_sd;          // [N]
   };
   static bool normalizes(const Recording& recording);
-  // One valid conv layer, one input and one output channel, no nonlinearity, factorized readout:
-  // the paper's linear model, whose kernel initialize_from_data estimates from the STAs.
-  bool single_linear_kernel() const;
+  // One valid conv layer on one input channel, no nonlinearity, factorized readout: the paper's
+  // linear models (one kernel, or one per cell type), whose kernels initialize_from_data estimates
+  // from the STAs.
+  bool linear_kernels() const;
   // Throws std::invalid_argument unless images are [batch, C, H, W] of the configured size.
   void check_images(const ad::Shape& shape) const;
   // (images - image mean) / image SD of the recording: what the core sees.

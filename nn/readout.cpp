@@ -111,6 +111,12 @@ class FactorizedReadout : public Readout {
     for (std::int64_t n = 0; n < neurons_; ++n) mask[n * pixels_ + locations[static_cast<std::size_t>(n)]] = scale[static_cast<std::size_t>(n)];
   }
 
+  void init_feature_channels(const std::vector<std::int64_t>& channel) override {
+    float* w = features_.value().data();
+    for (std::int64_t k = 0; k < channels_; ++k)
+      for (std::int64_t n = 0; n < neurons_; ++n) w[k * neurons_ + n] = channel[static_cast<std::size_t>(n)] == k ? 1.f : 0.f;
+  }
+
  private:
   ad::Var feature_weights() const {
     ad::Var w = config_.positive ? ad::abs(features_) : features_;

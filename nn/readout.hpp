@@ -28,6 +28,9 @@ class Readout : public Module {
   // Spatial masks / positions initialised at these flat locations (h * W + w of the core output),
   // with mask value `scale[n]`; readouts without locations ignore it.
   virtual void init_locations(const std::vector<std::int64_t>& locations, const std::vector<float>& scale) = 0;
+  // Each neuron's feature weights 1 on channel[n] and 0 elsewhere (a start that knows the cell
+  // types); only the factorized readout has per-neuron feature weights, the others ignore it.
+  virtual void init_feature_channels(const std::vector<std::int64_t>& /*channel*/) {}
   // Each neuron whose responses are fitted clearly better by least squares on the features of
   // another 2x2 window of core_output [B, K, H, W] than where it reads now moves there (Gaussian:
   // its position; factorized: its mask). Returns how many moved; the fixed-mask, fully connected

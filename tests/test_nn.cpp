@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <random>
 #include <stdexcept>
 
@@ -207,52 +208,109 @@ TEST_CASE("a retinotopic readout: positions from cortical coordinates through on
                        doctest::Contains("does not use cortical coordinates"), std::invalid_argument);
 }
 
+// A centre-surround kernel of k x k with the given centre and surround widths (squared SDs).
+ad::Tensor centre_surround(std::int64_t k, double centre, double surround) {
+  ad::Tensor kernel({k, k});
+  const double middle = static_cast<double>(k - 1) / 2;
+  for (std::int64_t y = 0; y < k; ++y)
+    for (std::int64_t x = 0; x < k; ++x) {
+      const double r2 = (y - middle) * (y - middle) + (x - middle) * (x - middle);
+      kernel.data()[y * k + x] = static_cast<float>(std::exp(-r2 / centre) - 0.5 * std::exp(-r2 / surround));
+    }
+  return kernel;
+}
+
+// STAs [N, size, size] of noise plus, for neuron n, kernel n % K (signed: every third neuron
+// negative) at a random place; the true places and types.
+struct NoisyStas {
+  ad::Tensor sta;
+  std::vector<std::int64_t> places, types;
+};
+NoisyStas noisy_stas(const std::vector<ad::Tensor>& kernels, std::int64_t neurons, std::int64_t size, std::mt19937_64& rng) {
+  const std::int64_t k = kernels.front().shape()[0], out = size - k + 1;
+  NoisyStas s{random_normal({neurons, size, size}, rng), {}, {}};
+  std::uniform_int_distribution<std::int64_t> place(0, out - 1);
+  for (std::int64_t n = 0; n < neurons; ++n) {
+    const std::int64_t row = place(rng), col = place(rng), type = n % static_cast<std::int64_t>(kernels.size());
+    s.places.push_back(row * out + col);
+    s.types.push_back(type);
+    const float sign = n % 3 == 0 ? -1.f : 1.f;
+    const float* kernel = kernels[static_cast<std::size_t>(type)].data();
+    for (std::int64_t y = 0; y < k; ++y)
+      for (std::int64_t x = 0; x < k; ++x) s.sta.data()[(n * size + row + y) * size + col + x] += 4.f * sign * kernel[y * k + x];
+  }
+  return s;
+}
+
+double cosine(const float* a, const float* b, std::int64_t n) {
+  double dot = 0, aa = 0, bb = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    dot += double(a[i]) * b[i];
+    aa += double(a[i]) * a[i];
+    bb += double(b[i]) * b[i];
+  }
+  return dot / std::sqrt(aa * bb);
+}
+
+// How many neurons sit within 1 px of their true place.
+std::int64_t placed_within_a_pixel(const std::vector<std::int64_t>& places, const std::vector<std::int64_t>& truth, std::int64_t out) {
+  std::int64_t placed = 0;
+  for (std::size_t n = 0; n < truth.size(); ++n)
+    placed += std::abs(places[n] / out - truth[n] / out) <= 1 && std::abs(places[n] % out - truth[n] % out) <= 1;
+  return placed;
+}
+
 TEST_CASE("align_kernel recovers a shared kernel and the places of neurons too noisy to place one by one") {
   constexpr std::int64_t neurons = 300, size = 30, k = 9, out = size - k + 1;
   std::mt19937_64 rng(11);
-  // A centre-surround kernel; each neuron's STA is it (signed) at the neuron's place, in noise.
-  ad::Tensor kernel({k, k});
-  for (std::int64_t y = 0; y < k; ++y)
-    for (std::int64_t x = 0; x < k; ++x) {
-      const double r2 = (y - 4) * (y - 4) + (x - 4) * (x - 4);
-      kernel.data()[y * k + x] = static_cast<float>(std::exp(-r2 / 4.0) - 0.5 * std::exp(-r2 / 12.0));
-    }
-  ad::Tensor sta = random_normal({neurons, size, size}, rng);
-  std::uniform_int_distribution<std::int64_t> place(0, out - 1);
-  std::vector<std::int64_t> truth;
-  for (std::int64_t n = 0; n < neurons; ++n) {
-    const std::int64_t row = place(rng), col = place(rng);
-    truth.push_back(row * out + col);
-    const float sign = n % 3 == 0 ? -1.f : 1.f;
-    for (std::int64_t y = 0; y < k; ++y)
-      for (std::int64_t x = 0; x < k; ++x) sta.data()[(n * size + row + y) * size + col + x] += 4.f * sign * kernel.data()[y * k + x];
-  }
-  const AlignedKernel aligned = align_kernel(sta, k);
-  double dot = 0, kk = 0, aa = 0;
-  for (std::int64_t i = 0; i < k * k; ++i) {
-    dot += double(aligned.kernel.data()[i]) * kernel.data()[i];
-    kk += double(kernel.data()[i]) * kernel.data()[i];
-    aa += double(aligned.kernel.data()[i]) * aligned.kernel.data()[i];
-  }
-  std::int64_t placed = 0, signs_right = 0;
-  for (std::int64_t n = 0; n < neurons; ++n) {
-    const auto at = aligned.locations[static_cast<std::size_t>(n)], want = truth[static_cast<std::size_t>(n)];
-    placed += std::abs(at / out - want / out) <= 1 && std::abs(at % out - want % out) <= 1;
-    signs_right += (aligned.match[static_cast<std::size_t>(n)] < 0) == (n % 3 == 0);
-  }
-  MESSAGE("kernel cosine " << dot / std::sqrt(kk * aa) << ", placed within 1 px: " << placed << " of " << neurons);
-  CHECK(dot / std::sqrt(kk * aa) > 0.95);
+  const ad::Tensor kernel = centre_surround(k, 4.0, 12.0);
+  const NoisyStas s = noisy_stas({kernel}, neurons, size, rng);
+  const AlignedKernel aligned = align_kernel(s.sta, k);
+  const std::int64_t placed = placed_within_a_pixel(aligned.locations, s.places, out);
+  std::int64_t signs_right = 0;
+  for (std::int64_t n = 0; n < neurons; ++n) signs_right += (aligned.match[static_cast<std::size_t>(n)] < 0) == (n % 3 == 0);
+  const double kernel_cosine = cosine(aligned.kernel.data(), kernel.data(), k * k);
+  MESSAGE("kernel cosine " << kernel_cosine << ", placed within 1 px: " << placed << " of " << neurons);
+  CHECK(kernel_cosine > 0.95);
   CHECK(placed > 0.9 * neurons);
   CHECK(signs_right > 0.9 * neurons);
   // The STA peaks alone place far fewer: this is what the alignment adds.
-  const std::vector<std::int64_t> peaks = sta_locations(sta, out, out);
-  std::int64_t peaks_placed = 0;
-  for (std::int64_t n = 0; n < neurons; ++n) {
-    const auto at = peaks[static_cast<std::size_t>(n)], want = truth[static_cast<std::size_t>(n)];
-    peaks_placed += std::abs(at / out - want / out) <= 1 && std::abs(at % out - want % out) <= 1;
-  }
+  const std::int64_t peaks_placed = placed_within_a_pixel(sta_locations(s.sta, out, out), s.places, out);
   MESSAGE("STA peaks within 1 px: " << peaks_placed);
   CHECK(peaks_placed < placed);
+}
+
+TEST_CASE("align_typed_kernels recovers two cell types' kernels, each neuron's type and place") {
+  constexpr std::int64_t neurons = 300, size = 30, k = 13, out = size - k + 1;
+  std::mt19937_64 rng(12);
+  const std::vector<ad::Tensor> kernels = {centre_surround(k, 4.0, 12.0), centre_surround(k, 12.0, 36.0)};
+  const NoisyStas s = noisy_stas(kernels, neurons, size, rng);
+  const TypedKernels typed = align_typed_kernels(s.sta, k, 2);
+  REQUIRE(typed.kernels.shape() == ad::Shape{2, k, k});
+  // Types are found up to their order: match the kernels to the truth first.
+  const bool swapped = cosine(typed.kernels.data(), kernels[0].data(), k * k) < cosine(typed.kernels.data(), kernels[1].data(), k * k);
+  std::int64_t typed_right = 0;
+  for (std::int64_t n = 0; n < neurons; ++n)
+    typed_right += ((typed.type[static_cast<std::size_t>(n)] == 1) != swapped) == (s.types[static_cast<std::size_t>(n)] == 1);
+  const double cosine_0 = cosine(typed.kernels.data() + (swapped ? k * k : 0), kernels[0].data(), k * k);
+  const double cosine_1 = cosine(typed.kernels.data() + (swapped ? 0 : k * k), kernels[1].data(), k * k);
+  const std::int64_t placed = placed_within_a_pixel(typed.locations, s.places, out);
+  MESSAGE("typed right " << typed_right << " of " << neurons << ", kernel cosines " << cosine_0 << " " << cosine_1 << ", placed within 1 px " << placed);
+  CHECK(typed_right >= 0.97 * neurons);
+  CHECK(cosine_0 > 0.9);
+  CHECK(cosine_1 > 0.9);
+  CHECK(placed > 0.9 * neurons);
+  // Re-placing with the kernels kept (at unit length: white-noise STAs) finds the same types.
+  TypedKernels again{typed.kernels.clone(), {}, {}, {}};
+  for (std::int64_t type = 0; type < 2; ++type) {
+    float* kernel = again.kernels.data() + type * k * k;
+    const double norm = std::sqrt(std::inner_product(kernel, kernel + k * k, kernel, 0.0));
+    for (std::int64_t i = 0; i < k * k; ++i) kernel[i] = static_cast<float>(kernel[i] / norm);
+  }
+  place_by_typed_kernels(s.sta, again);
+  std::int64_t same = 0;
+  for (std::int64_t n = 0; n < neurons; ++n) same += again.type[static_cast<std::size_t>(n)] == typed.type[static_cast<std::size_t>(n)];
+  CHECK(same >= 0.97 * neurons);
 }
 
 TEST_CASE("Conv2d and BatchNorm2d are modules: named entries, running statistics only in training") {

@@ -16,8 +16,10 @@
 #include "io/atomic_file.hpp"
 #include "io/checkpoint.hpp"
 #include "io/npy.hpp"
+#include "io/populations.hpp"
 #include "io/recording.hpp"
 #include "nn/metrics.hpp"
+#include "nn/model.hpp"
 #include "tests/support.hpp"
 #include "tools/experiments.hpp"
 #include "tools/training.hpp"
@@ -204,6 +206,28 @@ TEST_CASE("cell types from feature weights: the largest |weight| names the type,
                                                                -0.8f, 0.7f, 0.1f, 0.5f});  // channel 1
   CHECK(experiments::type_accuracy(features, ad::Tensor::from_values({4}, {0, 0, 1, 1})) == 1.0);
   CHECK(experiments::type_accuracy(features, ad::Tensor::from_values({4}, {0, 1, 1, 1})) == 0.75);
+}
+
+TEST_CASE("the two-type linear model starts with its two kernels and each neuron's type in its feature weights") {
+  io::PopulationConfig population;
+  population.neurons = 200;
+  population.train_samples = 2048;
+  population.test_samples = 10;
+  population.two_types = true;
+  const io::Population p = io::make_population(population);
+  io::Config config = experiments::linear_model_config(2, 0.f, 0.f, 1);
+  config.model.input_height = p.train.images.shape()[2];
+  config.model.input_width = p.train.images.shape()[3];
+  config.model.neurons = population.neurons;
+  nn::Model model(config.model, 1);
+  model.initialize_from_data(p.train.images, p.train.responses);
+  ad::Tensor features;
+  for (auto& [name, var] : model.named_parameters())
+    if (name == "readout.features") features = var.value();
+  REQUIRE(features.defined());
+  const double typed = experiments::type_accuracy(features, p.types);
+  MESSAGE("typed right at the start: " << typed);
+  CHECK(typed >= 0.97);
 }
 
 TEST_CASE("ww-simulate writes a population's data and ground truth; the same seed gives the same files") {
