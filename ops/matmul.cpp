@@ -29,24 +29,26 @@ bool uses_dot_tiles(bool transpose_a, bool transpose_b, float alpha, float beta)
   return !transpose_a && transpose_b && alpha == 1.f && (beta == 0.f || beta == 1.f);
 }
 
-// The blocks of C that one task each computes; multiples of every micro-kernel tile. The dot-product
-// tiles stream B once per tile and need small blocks to stay in L2. The packed path packs B once per
-// task, so its blocks are as tall as about eight tasks per product allow (a block of 96 rows packed
-// the readout's 11.5 MB mask 43 times per backward); its columns are cut into equal blocks of at
-// most 1,024 (576 columns were one block of 512 and one of 64, each packing all of A).
+// The blocks of C that one task each computes. The dot-product tiles stream B once per tile and
+// need small blocks (multiples of their tiles) to stay in L2. The packed path packs its block's
+// rows of A and columns of B in every task, so C is cut into eight nearly equal blocks (rows in
+// multiples of 12, columns of 32: every micro-kernel's tile) along whichever axes copy the least:
+// a product of M x K by K x N cut into r x c blocks packs K (M c + N r) floats. (Blocks of 96 rows
+// packed the readout's 11.5 MB mask 43 times per backward; a block of 64 of 256 rows left one of
+// two threads idle for a third of the product.)
 struct Blocking {
   std::size_t rows, cols;
 };
 
 Blocking blocking_for(const GemmArgs& g) {
-  constexpr std::size_t tile = 96;  // a multiple of every micro-kernel's rows and columns
-  auto round_up = [](std::size_t x, std::size_t to) { return (x + to - 1) / to * to; };
   if (uses_dot_tiles(g.transpose_a, g.transpose_b, g.alpha, g.beta)) return {96, 512};
-  const std::size_t col_blocks = (g.n + 1023) / 1024;
-  const std::size_t cols = round_up((g.n + col_blocks - 1) / col_blocks, 32);
-  const std::size_t tasks_wanted = 8;
-  const std::size_t rows_per_task = (g.m * col_blocks + tasks_wanted - 1) / tasks_wanted;
-  return {std::max(tile, round_up(rows_per_task, tile)), cols};
+  auto round_up = [](std::size_t x, std::size_t to) { return (x + to - 1) / to * to; };
+  std::size_t row_blocks = 8, col_blocks = 1;
+  for (const std::size_t r : {4, 2, 1}) {
+    const std::size_t c = 8 / r;
+    if (g.m * c + g.n * r < g.m * col_blocks + g.n * row_blocks) row_blocks = r, col_blocks = c;
+  }
+  return {round_up((g.m + row_blocks - 1) / row_blocks, 12), round_up((g.n + col_blocks - 1) / col_blocks, 32)};
 }
 
 // Runs `batch` products, each cut into blocks of C, as one parallel loop.
