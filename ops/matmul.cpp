@@ -46,7 +46,10 @@ Blocking blocking_for(const GemmArgs& g) {
   std::size_t row_blocks = 8, col_blocks = 1;
   for (const std::size_t r : {4, 2, 1}) {
     const std::size_t c = 8 / r;
-    if (g.m * c + g.n * r < g.m * col_blocks + g.n * row_blocks) row_blocks = r, col_blocks = c;
+    if (g.m * c + g.n * r < g.m * col_blocks + g.n * row_blocks) {
+      row_blocks = r;
+      col_blocks = c;
+    }
   }
   return {round_up((g.m + row_blocks - 1) / row_blocks, 12), round_up((g.n + col_blocks - 1) / col_blocks, 32)};
 }
