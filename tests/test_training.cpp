@@ -200,6 +200,22 @@ TEST_CASE("teacher-student: ww-repro mini fits the CNN and ridge to a DoG popula
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("ww-repro --samples and --models run a chosen point of an experiment's grid") {
+  const std::string dir = temporary_folder("repro-point");
+  const CommandResult repro = run("ww-repro", {"mini", "--samples", "300", "--models", "ridge", "--out", dir});
+  INFO(repro.output);
+  REQUIRE(repro.exit_code == 0);
+  const auto summary = nlohmann::json::parse(std::ifstream(dir + "/summary.json"));
+  REQUIRE(summary["results"].size() == 1);
+  CHECK(summary["results"][0]["model"] == "ridge");
+  CHECK(summary["results"][0]["samples"] == 300);
+  const CommandResult unknown = run("ww-repro", {"fig3", "--models", "glm", "--out", dir});
+  CHECK(unknown.exit_code == 2);
+  CHECK(unknown.output.find("'glm' is not a model of this experiment (cnn, ridge, lasso, ols)") != std::string::npos);
+  CHECK(run("ww-repro", {"efficiency", "--samples", "64", "--out", dir}).exit_code == 2);
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("cell types from feature weights: the largest |weight| names the type, under the best channel matching") {
   // Channel 1 carries type 0 and channel 0 type 1 (the model's channel order is arbitrary).
   const ad::Tensor features = ad::Tensor::from_values({2, 4}, {0.1f, -0.2f, 0.9f, 0.6f,    // channel 0
@@ -228,6 +244,26 @@ TEST_CASE("the two-type linear model starts with its two kernels and each neuron
   const double typed = experiments::type_accuracy(features, p.types);
   MESSAGE("typed right at the start: " << typed);
   CHECK(typed >= 0.97);
+}
+
+// Fig. 3's hardest point (measured with ww-repro fig3 --quick): unsmoothed, the shared kernel fits
+// the noise and the CNN predicts worse than the mean.
+TEST_CASE("teacher-student: with 10 neurons and 256 samples the linear CNN's search keeps a smooth kernel, which beats ridge") {
+  io::PopulationConfig population;
+  population.neurons = 10;
+  population.train_samples = 256;
+  population.test_samples = 2000;
+  const io::Population p = io::make_population(population);
+  const std::vector<experiments::Strengths> grid{{0.03f, 0.f}};
+  const experiments::Result plain = experiments::fit_factorized_cnn(p, 1, grid, {}, 1);
+  const experiments::Result searched = experiments::fit_factorized_cnn(p, 1, grid, {3e-3f}, 1);
+  const experiments::Result ridge = experiments::fit_regression(p, "ridge", 10);
+  MESSAGE("FEV unsmoothed " << plain.score << ", smoothness searched " << searched.score << " (" << searched.chosen << "), ridge "
+                            << ridge.score);
+  CHECK(searched.chosen.find("smoothness") != std::string::npos);
+  CHECK(searched.validation_loss < plain.validation_loss);
+  CHECK(searched.score > plain.score + 0.2);
+  CHECK(searched.score > ridge.score + 0.05);
 }
 
 TEST_CASE("ww-simulate writes a population's data and ground truth; the same seed gives the same files") {

@@ -2,6 +2,7 @@
 // The paper's experiments as functions (ww-repro and the demo run them): each fits the models of
 // a figure to simulated populations and returns one row per (model, population size, samples).
 #include <functional>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,6 +28,8 @@ struct Result {
   double type_accuracy = -1.0;  // cell-type classification by feature weights, where types are known
   std::shared_ptr<const io::Checkpoint> checkpoint;  // the chosen CNN, e.g. to transfer its core
   double type_ari = -2.0;       // adjusted Rand index of k-means clusters of the barcodes vs the true types (ARI >= -1)
+  double validation_loss = std::numeric_limits<double>::infinity();  // of the chosen CNN
+  std::size_t candidate = 0;    // fit_cnn: the index of the chosen candidate
 };
 
 struct Strengths {
@@ -53,9 +56,10 @@ io::TrainingSplit first_training_images(const io::Recording& recording, std::int
 Result fit_recording(const io::Recording& recording, const io::TrainingSplit& split, const std::string& model, const Candidate& candidate);
 
 // The paper's linear model (one 17x17 conv, K channels, BN, identity; factorized readout) over a
-// grid of strengths.
+// grid of strengths, then at the chosen strengths with each of `smoothness` (the kernel's
+// normalised Laplacian penalty); the lowest validation loss of all is kept.
 Result fit_factorized_cnn(const io::Population& population, std::int64_t channels, const std::vector<Strengths>& grid,
-                          std::uint64_t seed);
+                          const std::vector<float>& smoothness, std::uint64_t seed);
 
 // The paper's Fig. 5 model: three 5x5 conv layers with 32, 64 and `types` channels, BN + ReLU,
 // batch 64, with the given readout. Its penalties are factor / N (the loss averages over the N

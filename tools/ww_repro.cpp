@@ -26,11 +26,13 @@ using ww::experiments::Result;
 
 struct Plan {
   bool two_types = false;      // SPEC 4.2 (Fig. 4): K = 2 and feature weights penalised too
+  bool cnn = true;             // fit the factorized CNN
   std::vector<std::int64_t> neurons, samples;
   // mask_l1 = factor / N: the loss averages over neurons, so a neuron's share of the penalty
   // stays the same for any population size. With one channel the feature weight is only a scale
   // and is not penalised.
   std::vector<float> strength_factors;
+  std::vector<float> smoothness;  // kernel smoothness tried at the chosen strengths (fit_factorized_cnn)
   std::int64_t test_samples = 10000;
   std::vector<std::string> regressions;
   std::int64_t regression_neurons = 20;  // each is fitted alone: more only average more
@@ -55,11 +57,13 @@ Plan plan_for(const std::string& experiment, bool quick) {
     plan.neurons = {10, 100, 1000};
     plan.samples = {256, 1024, 4096};
     plan.strength_factors = {0.03f, 0.1f, 0.3f};
+    plan.smoothness = {3e-3f};
     plan.regressions = {"ridge", "lasso", "ols"};
   } else {
     plan.neurons = {1, 10, 100, 1000};
     plan.samples = {64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384};
     plan.strength_factors = {0.01f, 0.03f, 0.1f, 0.3f};
+    plan.smoothness = {1e-3f, 3e-3f, 1e-2f};
     plan.regressions = {"ridge", "lasso", "ols"};
     plan.regression_neurons = 50;
   }
@@ -160,6 +164,7 @@ void add_result(const Result& r, std::vector<Result>& results) {
 nlohmann::json to_json(const Result& r) {
   nlohmann::json j = {{"model", r.model}, {"neurons", r.neurons}, {"samples", r.samples}, {r.metric, r.score}, {"seconds", r.seconds},
                       {"chosen", r.chosen}};
+  if (std::isfinite(r.validation_loss)) j["validation_loss"] = r.validation_loss;
   if (r.type_accuracy >= 0) j["type_accuracy"] = r.type_accuracy;
   if (r.type_ari >= -1) j["type_ari"] = r.type_ari;
   return j;
@@ -249,6 +254,23 @@ void write_figures(const std::string& out, const std::string& experiment, const 
   written.push_back(kernels);
 }
 
+// The factorized CNN of a linear population, its mask (and, with two types, feature) strengths
+// factor / N.
+Result fit_linear_cnn(const Plan& plan, const ww::io::Population& p, std::uint64_t seed) {
+  const std::int64_t neurons = p.train.responses.shape()[1];
+  std::vector<ww::experiments::Strengths> grid;
+  for (const float factor : plan.strength_factors) {
+    const float strength = factor / static_cast<float>(neurons);
+    grid.push_back({strength, plan.two_types ? strength : 0.f});
+  }
+  Result cnn = ww::experiments::fit_factorized_cnn(p, plan.two_types ? 2 : 1, grid, plan.smoothness, seed);
+  if (plan.two_types) {
+    cnn.type_accuracy = ww::experiments::type_accuracy(cnn.features, p.types);
+    cnn.type_ari = ww::experiments::type_clustering_ari(cnn.features, p.types, seed);
+  }
+  return cnn;
+}
+
 void run_linear(const std::string& experiment, const Plan& plan, std::uint64_t seed, const std::string& out,
                 std::vector<Result>& results, std::vector<std::string>& figures) {
   const auto report = [&](const Result& r) { add_result(r, results); };
@@ -262,17 +284,7 @@ void run_linear(const std::string& experiment, const Plan& plan, std::uint64_t s
       population.seed = seed;
       population.two_types = plan.two_types;
       ww::io::Population p = ww::io::make_population(population);
-      std::vector<ww::experiments::Strengths> grid;
-      for (const float factor : plan.strength_factors) {
-        const float strength = factor / static_cast<float>(neurons);
-        grid.push_back({strength, plan.two_types ? strength : 0.f});
-      }
-      Result cnn = ww::experiments::fit_factorized_cnn(p, plan.two_types ? 2 : 1, grid, seed);
-      if (plan.two_types) {
-        cnn.type_accuracy = ww::experiments::type_accuracy(cnn.features, p.types);
-        cnn.type_ari = ww::experiments::type_clustering_ari(cnn.features, p.types, seed);
-      }
-      report(cnn);
+      if (plan.cnn) report(fit_linear_cnn(plan, p, seed));
       if (neurons != plan.neurons.back()) continue;
       for (const std::string& kind : plan.regressions) {
         report(ww::experiments::fit_regression(p, kind, std::min(neurons, plan.regression_neurons)));
@@ -281,7 +293,7 @@ void run_linear(const std::string& experiment, const Plan& plan, std::uint64_t s
     }
   }
   if (plan.two_types) {
-    write_type_figures(out, results.front(), largest, figures);
+    if (!results.empty()) write_type_figures(out, results.front(), largest, figures);
   } else {
     write_figures(out, experiment, results, largest, plan, figures);
   }
@@ -416,6 +428,39 @@ void run_efficiency_on_recordings(const std::string& source_path, const std::str
 
 }  // namespace
 
+// --models: keeps the plan's models named in `models`; a name the experiment does not fit is an error.
+void check_model_names(const std::vector<std::string>& models, const std::vector<std::string>& known) {
+  for (const std::string& name : models) {
+    if (std::find(known.begin(), known.end(), name) != known.end()) continue;
+    std::string list;
+    for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
+    throw std::invalid_argument("--models: '" + name + "' is not a model of this experiment (" + list + ")");
+  }
+}
+
+bool named(const std::vector<std::string>& models, const std::string& name) {
+  return std::find(models.begin(), models.end(), name) != models.end();
+}
+
+void select_models(const std::vector<std::string>& models, Plan& plan) {
+  std::vector<std::string> known{"cnn"};
+  known.insert(known.end(), plan.regressions.begin(), plan.regressions.end());
+  check_model_names(models, known);
+  plan.cnn = named(models, "cnn");
+  const auto unnamed = [&](const std::string& kind) { return !named(models, kind); };
+  plan.regressions.erase(std::remove_if(plan.regressions.begin(), plan.regressions.end(), unnamed), plan.regressions.end());
+}
+
+void select_models(const std::vector<std::string>& models, NonlinearPlan& plan) {
+  std::vector<std::string> known;
+  for (const ww::nn::ReadoutKind kind : plan.readouts) known.push_back(readout_model_name(kind));
+  if (plan.glm) known.push_back("glm");
+  check_model_names(models, known);
+  const auto unnamed = [&](ww::nn::ReadoutKind kind) { return !named(models, readout_model_name(kind)); };
+  plan.readouts.erase(std::remove_if(plan.readouts.begin(), plan.readouts.end(), unnamed), plan.readouts.end());
+  plan.glm = plan.glm && named(models, "glm");
+}
+
 int main(int argc, char** argv) {
   CLI::App app{"ww-repro: the paper's simulations, fitted and plotted (summary.json + PNG figures)"};
   std::string experiment = "mini", out;
@@ -442,10 +487,20 @@ int main(int argc, char** argv) {
   app.add_option("--config", config_path, "efficiency --data: the model and training configuration (default: ww-train's defaults)")
       ->check(CLI::ExistingFile);
   app.add_option("--threads", threads, "worker threads (0: all cores)")->check(CLI::NonNegativeNumber);
+  std::vector<std::int64_t> samples;
+  std::vector<std::string> models;
+  app.add_option("--samples", samples, "training sample sizes instead of the experiment's (e.g. one point of a full grid)")
+      ->check(CLI::Range(std::int64_t{8}, std::int64_t{1} << 24));
+  app.add_option("--models", models,
+                 "fit only these models: fig3, fig4, mini: cnn ridge lasso ols; fig5b, fig5e: cnn fixed_mask fully_connected glm");
   CLI11_PARSE(app, argc, argv);
   if (out.empty()) out = "results/" + experiment;
   if (!recordings.empty() && (experiment != "efficiency" || recordings.size() != 2)) {
     std::fprintf(stderr, "ww-repro: --data takes two recordings (source, target), for the efficiency experiment only\n");
+    return int{ww::tools::bad_input};
+  }
+  if (experiment == "efficiency" && !(samples.empty() && models.empty())) {
+    std::fprintf(stderr, "ww-repro: --samples and --models choose points of fig3, fig4, fig5b, fig5e and mini, not of efficiency\n");
     return int{ww::tools::bad_input};
   }
 
@@ -463,14 +518,20 @@ int main(int argc, char** argv) {
     std::vector<Result> results;
     std::vector<std::string> figures;
     if (nonlinear) {
-      run_nonlinear(experiment, nonlinear_plan_for(experiment, quick), teacher, photos, seed, out, results, figures);
+      NonlinearPlan plan = nonlinear_plan_for(experiment, quick);
+      if (!samples.empty()) plan.samples = samples;
+      if (!models.empty()) select_models(models, plan);
+      run_nonlinear(experiment, plan, teacher, photos, seed, out, results, figures);
     } else if (experiment == "efficiency" && !recordings.empty()) {
       const ww::io::Config config = config_path.empty() ? ww::io::parse_config("{}", "(defaults)") : ww::io::read_config(config_path);
       run_efficiency_on_recordings(recordings[0], recordings[1], config, quick, out, results, figures);
     } else if (experiment == "efficiency") {
       run_efficiency(quick, seed, out, results, figures);
     } else {
-      run_linear(experiment, plan_for(experiment, quick), seed, out, results, figures);
+      Plan plan = plan_for(experiment, quick);
+      if (!samples.empty()) plan.samples = samples;
+      if (!models.empty()) select_models(models, plan);
+      run_linear(experiment, plan, seed, out, results, figures);
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     nlohmann::json summary = {{"experiment", experiment}, {"quick", quick}, {"seed", seed}, {"threads", ww::ops::num_threads()},
