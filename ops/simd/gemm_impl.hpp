@@ -14,12 +14,21 @@ struct GemmShape {
   static constexpr size_t nr = vectors * width<A>;
   static constexpr size_t mr = width<A> == 16 ? 12 : 6;
   static constexpr size_t small_mr = 4;
-  static constexpr size_t kc = 256;
+  static constexpr size_t kc = 256;  // the most; K is cut into equal blocks of at most this
   static constexpr size_t mc = 96;  // a multiple of every mr
   static constexpr size_t nc = 1024;
   static constexpr size_t pack_a_floats = mc * kc;
   static constexpr size_t pack_b_floats = kc * nc;
 };
+
+// The height of the A panel holding `rows` (<= mr) rows: the last rows of a matrix get a shorter
+// tile (4 or 8 rows) rather than leaving most of a tall one empty (64 rows: 5 x 12 + 4, not 6 x 12).
+template <class A>
+size_t panel_height(size_t rows) {
+  using S = GemmShape<A>;
+  const size_t rounded = (rows + S::small_mr - 1) / S::small_mr * S::small_mr;
+  return rounded < S::mr ? rounded : S::mr;
+}
 
 // dst[j * dst_stride + i] = src[i * src_stride + j] for i < rows, j < cols, in 8 x 8 tiles so
 // both the reads and the writes stay within a few cache lines at a time.
@@ -37,11 +46,13 @@ inline void transpose_into(const float* src, size_t src_stride, float* dst, size
   }
 }
 
-// Packs rows [0, mc) x columns [0, kc) of op(A) into panels of mr rows: panel[k][r].
+// Packs rows [0, mc) x columns [0, kc) of op(A) into panels of mr rows, the last of
+// panel_height rows: panel[k][r].
 template <class A>
-void pack_a(bool transpose, const float* a, size_t lda, size_t mc, size_t kc, size_t mr, float* out) {
-  for (size_t panel = 0; panel < mc; panel += mr) {
-    const size_t rows = mc - panel < mr ? mc - panel : mr;
+void pack_a(bool transpose, const float* a, size_t lda, size_t mc, size_t kc, float* out) {
+  for (size_t panel = 0; panel < mc; panel += GemmShape<A>::mr) {
+    const size_t rows = mc - panel < GemmShape<A>::mr ? mc - panel : GemmShape<A>::mr;
+    const size_t mr = panel_height<A>(rows);
     float* dst = out + panel * kc;
     if (transpose) {
       for (size_t k = 0; k < kc; ++k)
@@ -78,13 +89,13 @@ void pack_b(bool transpose, const float* b, size_t ldb, size_t kc, size_t nc, fl
   }
 }
 
-// C[rows, cols] += alpha * (packed A panel) x (packed B panel) over kc.
-template <class A, size_t mr>
+// C[rows, cols] += alpha * (packed A panel) x (the first nv vectors of each row of a packed B
+// panel) over kc; with `overwrite`, C = that product (C is not read).
+template <class A, size_t mr, size_t nv>
 void micro_kernel(size_t kc, const float* a_panel, const float* b_panel, float alpha, float* c,
-                  size_t ldc, size_t rows, size_t cols) {
+                  size_t ldc, size_t rows, size_t cols, bool overwrite) {
   using B = Batch<A>;
-  constexpr size_t nv = GemmShape<A>::vectors;
-  constexpr size_t w = width<A>;
+  constexpr size_t w = width<A>, b_stride = GemmShape<A>::nr;
   B acc[mr][nv];
 #pragma GCC unroll 16
   for (size_t r = 0; r < mr; ++r)
@@ -93,7 +104,7 @@ void micro_kernel(size_t kc, const float* a_panel, const float* b_panel, float a
   for (size_t k = 0; k < kc; ++k) {
     B b[nv];
 #pragma GCC unroll 4
-    for (size_t v = 0; v < nv; ++v) b[v] = B::load_aligned(b_panel + k * nv * w + v * w);
+    for (size_t v = 0; v < nv; ++v) b[v] = B::load_aligned(b_panel + k * b_stride + v * w);
     const float* a_k = a_panel + k * mr;
 #pragma GCC unroll 16
     for (size_t r = 0; r < mr; ++r) {
@@ -109,7 +120,7 @@ void micro_kernel(size_t kc, const float* a_panel, const float* b_panel, float a
 #pragma GCC unroll 4
       for (size_t v = 0; v < nv; ++v) {
         float* p = c + r * ldc + v * w;
-        xsimd::fma(alpha_b, acc[r][v], B::load_unaligned(p)).store_unaligned(p);
+        (overwrite ? alpha_b * acc[r][v] : xsimd::fma(alpha_b, acc[r][v], B::load_unaligned(p))).store_unaligned(p);
       }
     return;
   }
@@ -117,8 +128,29 @@ void micro_kernel(size_t kc, const float* a_panel, const float* b_panel, float a
     for (size_t v = 0; v * w < cols; ++v) {
       const size_t count = cols - v * w < w ? cols - v * w : w;
       float* p = c + r * ldc + v * w;
-      store<A>(p, xsimd::fma(alpha_b, acc[r][v], load<A>(p, count)), count);
+      store<A>(p, overwrite ? alpha_b * acc[r][v] : xsimd::fma(alpha_b, acc[r][v], load<A>(p, count)), count);
     }
+}
+
+// The micro-kernel for an A panel of `height` rows (panel_height) and `cols` columns of C: a tile
+// one vector wide when they fit in one (289 columns: 9 panels of 32, then 1 column).
+template <class A, size_t nv>
+void micro_kernel_of_height(size_t height, size_t kc, const float* a_panel, const float* b_panel, float alpha, float* c, size_t ldc,
+                            size_t rows, size_t cols, bool overwrite) {
+  using S = GemmShape<A>;
+  if (height == S::small_mr) return micro_kernel<A, S::small_mr, nv>(kc, a_panel, b_panel, alpha, c, ldc, rows, cols, overwrite);
+  if constexpr (S::mr == 3 * S::small_mr) {
+    if (height == 2 * S::small_mr)
+      return micro_kernel<A, 2 * S::small_mr, nv>(kc, a_panel, b_panel, alpha, c, ldc, rows, cols, overwrite);
+  }
+  micro_kernel<A, S::mr, nv>(kc, a_panel, b_panel, alpha, c, ldc, rows, cols, overwrite);
+}
+
+template <class A>
+void run_micro_kernel(size_t height, size_t kc, const float* a_panel, const float* b_panel, float alpha, float* c, size_t ldc,
+                      size_t rows, size_t cols, bool overwrite) {
+  if (cols <= width<A>) return micro_kernel_of_height<A, 1>(height, kc, a_panel, b_panel, alpha, c, ldc, rows, cols, overwrite);
+  micro_kernel_of_height<A, GemmShape<A>::vectors>(height, kc, a_panel, b_panel, alpha, c, ldc, rows, cols, overwrite);
 }
 
 // C[mr x nr tile] += A rows . B rows over K, both k-contiguous: every accumulator is one vector of
@@ -174,10 +206,8 @@ void gemm(bool transpose_a, bool transpose_b, size_t M, size_t N, size_t K, floa
           const float* a, size_t lda, const float* b, size_t ldb, float beta, float* c, size_t ldc,
           float* pack_a_buffer, float* pack_b_buffer) {
   using S = GemmShape<A>;
-  // Matrices of few rows (convolutions with few output channels) use a short tile rather than
-  // leaving most of a tall one empty.
-  const size_t mr = M <= S::small_mr ? S::small_mr : S::mr;
-  if (beta != 1.f) {
+  // beta 0: the first block of K overwrites C (no zeroing pass; C is never read).
+  if (beta != 1.f && (beta != 0.f || K == 0)) {
     const Batch<A> beta_b(beta);
     for (size_t i = 0; i < M; ++i) {
       float* row = c + i * ldc;
@@ -188,26 +218,26 @@ void gemm(bool transpose_a, bool transpose_b, size_t M, size_t N, size_t K, floa
       }
     }
   }
+  if (K == 0) return;
+  // K in equal blocks: 800 = 4 x 200, not 3 x 256 + 32 (a pass over C for 32 products).
+  const size_t k_blocks = (K + S::kc - 1) / S::kc;
+  const size_t k_step = (K + k_blocks - 1) / k_blocks;
   for (size_t jc = 0; jc < N; jc += S::nc) {
     const size_t nc = N - jc < S::nc ? N - jc : S::nc;
-    for (size_t pc = 0; pc < K; pc += S::kc) {
-      const size_t kc = K - pc < S::kc ? K - pc : S::kc;
+    for (size_t pc = 0; pc < K; pc += k_step) {
+      const size_t kc = K - pc < k_step ? K - pc : k_step;
       const float* b_block = transpose_b ? b + jc * ldb + pc : b + pc * ldb + jc;
       pack_b<A>(transpose_b, b_block, ldb, kc, nc, pack_b_buffer);
       for (size_t ic = 0; ic < M; ic += S::mc) {
         const size_t mc = M - ic < S::mc ? M - ic : S::mc;
         const float* a_block = transpose_a ? a + pc * lda + ic : a + ic * lda + pc;
-        pack_a<A>(transpose_a, a_block, lda, mc, kc, mr, pack_a_buffer);
+        pack_a<A>(transpose_a, a_block, lda, mc, kc, pack_a_buffer);
         for (size_t jr = 0; jr < nc; jr += S::nr) {
           const size_t cols = nc - jr < S::nr ? nc - jr : S::nr;
-          for (size_t ir = 0; ir < mc; ir += mr) {
-            const size_t rows = mc - ir < mr ? mc - ir : mr;
-            float* c_tile = c + (ic + ir) * ldc + jc + jr;
-            if (mr == S::small_mr) {
-              micro_kernel<A, S::small_mr>(kc, pack_a_buffer + ir * kc, pack_b_buffer + jr * kc, alpha, c_tile, ldc, rows, cols);
-            } else {
-              micro_kernel<A, S::mr>(kc, pack_a_buffer + ir * kc, pack_b_buffer + jr * kc, alpha, c_tile, ldc, rows, cols);
-            }
+          for (size_t ir = 0; ir < mc; ir += S::mr) {
+            const size_t rows = mc - ir < S::mr ? mc - ir : S::mr;
+            run_micro_kernel<A>(panel_height<A>(rows), kc, pack_a_buffer + ir * kc, pack_b_buffer + jr * kc, alpha,
+                                c + (ic + ir) * ldc + jc + jr, ldc, rows, cols, beta == 0.f && pc == 0);
           }
         }
       }
