@@ -1,5 +1,6 @@
 #include "ops/conv2d.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -20,25 +21,35 @@ bool direct_columns(const Conv2dShape& s) {
   return s.kernel_h == 1 && s.kernel_w == 1 && s.pad_top == 0 && s.pad_left == 0;
 }
 
-// Calls row(column_row, channel, out_y, in_y, in_x_begin, out_x_begin, length) for every stretch of a
-// column-matrix row that reads the image; everything else in the column matrix is padding (zero).
-template <class Row>
-void each_column_stretch(const Conv2dShape& s, Row&& row) {
+// Where row r = (c, ky, kx) of the column matrix reads the image: output rows [oy, oy + rows) and
+// columns [ox, ox + len) read input rows from iy and columns from ix (a block of `rows` stretches of
+// `len` floats, strided by out_width in the column matrix and by width in the image). Everything
+// else in the column matrix is padding (zero).
+struct ColumnBlock {
+  std::size_t r, c, oy, iy, ox, ix, len, rows;
+};
+
+// Calls block(ColumnBlock) for every row of the column matrix that reads the image.
+template <class Block>
+void each_column_block(const Conv2dShape& s, Block&& block) {
   for (std::size_t c = 0; c < s.in_channels; ++c)
     for (std::size_t ky = 0; ky < s.kernel_h; ++ky)
       for (std::size_t kx = 0; kx < s.kernel_w; ++kx) {
-        const std::size_t r = (c * s.kernel_h + ky) * s.kernel_w + kx;
-        // Output x covers input x = ox + kx - pad_left, inside [0, width).
+        // Output (oy, ox) reads input (oy + ky - pad_top, ox + kx - pad_left), inside the image.
+        // (A kernel larger than a padded image can leave no output reading it at all.)
         const std::size_t ox_begin = s.pad_left > kx ? s.pad_left - kx : 0;
-        const std::size_t ox_end_raw = s.width + s.pad_left - kx;
-        const std::size_t ox_end = ox_end_raw < s.out_width ? ox_end_raw : s.out_width;
-        for (std::size_t oy = 0; oy < s.out_height; ++oy) {
-          const std::ptrdiff_t iy = static_cast<std::ptrdiff_t>(oy + ky) - static_cast<std::ptrdiff_t>(s.pad_top);
-          if (iy < 0 || iy >= static_cast<std::ptrdiff_t>(s.height) || ox_begin >= ox_end) continue;
-          row(r, c, oy, static_cast<std::size_t>(iy), ox_begin + kx - s.pad_left, ox_begin, ox_end - ox_begin);
-        }
+        const std::size_t ox_end = s.width + s.pad_left > kx ? std::min(s.out_width, s.width + s.pad_left - kx) : 0;
+        const std::size_t oy_begin = s.pad_top > ky ? s.pad_top - ky : 0;
+        const std::size_t oy_end = s.height + s.pad_top > ky ? std::min(s.out_height, s.height + s.pad_top - ky) : 0;
+        if (ox_begin >= ox_end || oy_begin >= oy_end) continue;
+        block(ColumnBlock{(c * s.kernel_h + ky) * s.kernel_w + kx, c, oy_begin, oy_begin + ky - s.pad_top, ox_begin,
+                          ox_begin + kx - s.pad_left, ox_end - ox_begin, oy_end - oy_begin});
       }
 }
+
+// Where a block's first stretch starts in the image and in the column matrix's row.
+std::size_t image_offset(const Conv2dShape& s, const ColumnBlock& b) { return (b.c * s.height + b.iy) * s.width + b.ix; }
+std::size_t column_offset(const Conv2dShape& s, const ColumnBlock& b) { return b.oy * s.out_width + b.ox; }
 
 // cols[r, oy*out_width + ox] for one image.
 void im2col(const float* image, float* cols, const Conv2dShape& s) {
@@ -47,10 +58,9 @@ void im2col(const float* image, float* cols, const Conv2dShape& s) {
   if (padded) {
     std::memset(cols, 0, column_rows(s) * P * sizeof(float));
   }
-  each_column_stretch(s, [&](std::size_t r, std::size_t c, std::size_t oy, std::size_t iy,
-                             std::size_t ix, std::size_t ox, std::size_t len) {
-    std::memcpy(cols + r * P + oy * s.out_width + ox,
-                image + (c * s.height + iy) * s.width + ix, len * sizeof(float));
+  const auto& k = simd::kernels();
+  each_column_block(s, [&](const ColumnBlock& b) {
+    k.copy_rows(b.rows, b.len, image + image_offset(s, b), s.width, cols + b.r * P + column_offset(s, b), s.out_width);
   });
 }
 
@@ -58,9 +68,8 @@ void im2col(const float* image, float* cols, const Conv2dShape& s) {
 void col2im_add(const float* cols, float* image, const Conv2dShape& s) {
   const auto& k = simd::kernels();
   const std::size_t P = pixels(s);
-  each_column_stretch(s, [&](std::size_t r, std::size_t c, std::size_t oy, std::size_t iy,
-                             std::size_t ix, std::size_t ox, std::size_t len) {
-    k.axpy(len, 1.f, cols + r * P + oy * s.out_width + ox, image + (c * s.height + iy) * s.width + ix);
+  each_column_block(s, [&](const ColumnBlock& b) {
+    k.axpy_rows(b.rows, b.len, 1.f, cols + b.r * P + column_offset(s, b), s.out_width, image + image_offset(s, b), s.width);
   });
 }
 
@@ -73,7 +82,7 @@ const float* columns_of(const float* image, const Conv2dShape& s) {
 
 // One input channel and few output channels: a GEMM would have a handful of rows, so its
 // packing and the im2col copies would cost more than the arithmetic. These convolutions run
-// directly on image rows instead (the stretches of each_column_stretch).
+// directly on image rows instead (the blocks of each_column_block).
 bool direct_single_channel(const Conv2dShape& s) { return s.in_channels == 1 && s.out_channels <= 4; }
 
 bool unpadded(const Conv2dShape& s) { return s.pad_top == 0 && s.pad_left == 0 && s.out_height + s.kernel_h - 1 == s.height && s.out_width + s.kernel_w - 1 == s.width; }
@@ -105,10 +114,9 @@ void direct_forward(const float* image, const float* w, float* y, const Conv2dSh
     return;
   }
   std::memset(y, 0, s.out_channels * P * sizeof(float));
-  each_column_stretch(s, [&](std::size_t r, std::size_t, std::size_t oy, std::size_t iy, std::size_t ix,
-                             std::size_t ox, std::size_t len) {
+  each_column_block(s, [&](const ColumnBlock& b) {
     for (std::size_t o = 0; o < s.out_channels; ++o)
-      k.axpy(len, w[o * R + r], image + iy * s.width + ix, y + o * P + oy * s.out_width + ox);
+      k.axpy_rows(b.rows, b.len, w[o * R + b.r], image + image_offset(s, b), s.width, y + o * P + column_offset(s, b), s.out_width);
   });
 }
 
@@ -182,10 +190,11 @@ void weight_gradient(const float* x, const float* dy, float* dw, const Conv2dSha
                                           partial + o * R);
           continue;
         }
-        each_column_stretch(s, [&](std::size_t r, std::size_t, std::size_t oy, std::size_t iy, std::size_t ix,
-                                   std::size_t ox, std::size_t len) {
+        each_column_block(s, [&](const ColumnBlock& blk) {
           for (std::size_t o = 0; o < s.out_channels; ++o)
-            partial[o * R + r] += k.dot(dy_b + o * P + oy * s.out_width + ox, image + iy * s.width + ix, len);
+            for (std::size_t row = 0; row < blk.rows; ++row)
+              partial[o * R + blk.r] += k.dot(dy_b + o * P + column_offset(s, blk) + row * s.out_width,
+                                              image + image_offset(s, blk) + row * s.width, blk.len);
         });
       }
       return;
@@ -216,10 +225,10 @@ void input_gradient(const float* w, const float* dy, float* dx, const Conv2dShap
     parallel_for(s.batch, 1, [&](std::size_t, std::size_t b, std::size_t) {
       float* image_grad = dx + b * image_size;
       const float* dy_b = dy + b * s.out_channels * P;
-      each_column_stretch(s, [&](std::size_t r, std::size_t, std::size_t oy, std::size_t iy, std::size_t ix,
-                                 std::size_t ox, std::size_t len) {
+      each_column_block(s, [&](const ColumnBlock& blk) {
         for (std::size_t o = 0; o < s.out_channels; ++o)
-          k.axpy(len, w[o * R + r], dy_b + o * P + oy * s.out_width + ox, image_grad + iy * s.width + ix);
+          k.axpy_rows(blk.rows, blk.len, w[o * R + blk.r], dy_b + o * P + column_offset(s, blk), s.out_width,
+                      image_grad + image_offset(s, blk), s.width);
       });
     });
     return;

@@ -170,6 +170,8 @@ std::vector<OpCase> build() {
   for (const ConvInfo& cv : {ConvInfo{{2, 3, 6, 5}, {4, 3, 1, 1}, false}, ConvInfo{{2, 3, 7, 6}, {5, 3, 3, 3}, true},
                              ConvInfo{{2, 3, 9, 10}, {4, 3, 5, 5}, false}, ConvInfo{{2, 1, 20, 21}, {1, 1, 17, 17}, false},
                              ConvInfo{{2, 1, 15, 15}, {3, 1, 13, 13}, true}, ConvInfo{{2, 2, 6, 7}, {3, 2, 2, 4}, true},
+                             // A kernel wider than the padded image: its outer taps read nothing.
+                             ConvInfo{{2, 1, 5, 5}, {2, 1, 13, 13}, true}, ConvInfo{{1, 2, 4, 5}, {5, 2, 11, 11}, true},
                              ConvInfo{{1, 1, 5, 5}, {1, 1, 1, 1}, true}, ConvInfo{{20, 3, 8, 8}, {4, 3, 3, 3}, false},
                              // Fewer output than input channels: the input gradient as a transposed convolution.
                              ConvInfo{{2, 5, 8, 9}, {2, 5, 3, 3}, false}, ConvInfo{{2, 4, 7, 6}, {3, 4, 4, 2}, true},

@@ -206,6 +206,19 @@ void axpy(size_t n, float alpha, const float* x, float* y) {
 }
 
 template <class A>
+void copy_rows(size_t rows, size_t len, const float* x, size_t x_stride, float* y, size_t y_stride) {
+  for (size_t r = 0; r < rows; ++r, x += x_stride, y += y_stride)
+    each_batch<A>(len, [&](size_t i, size_t count) { store<A>(y + i, load<A>(x + i, count), count); });
+}
+
+template <class A>
+void axpy_rows(size_t rows, size_t len, float alpha, const float* x, size_t x_stride, float* y, size_t y_stride) {
+  const Batch<A> alpha_b(alpha);
+  for (size_t r = 0; r < rows; ++r, x += x_stride, y += y_stride)
+    each_batch<A>(len, [&](size_t i, size_t count) { store<A>(y + i, xsimd::fma(alpha_b, load<A>(x + i, count), load<A>(y + i, count)), count); });
+}
+
+template <class A>
 float dot(const float* x, const float* y, size_t n) {
   Batch<A> acc(0.f);
   each_batch<A>(n, [&](size_t i, size_t count) { acc = xsimd::fma(load<A>(x + i, count), load<A>(y + i, count), acc); });

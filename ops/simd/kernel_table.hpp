@@ -60,6 +60,10 @@ struct KernelTable {
   void (*axpy)(size_t n, float alpha, const float* x, float* y);
   // sum_i x[i] * y[i].
   float (*dot)(const float* x, const float* y, size_t n);
+  // Blocks of `rows` rows of `len` floats: y[r * y_stride + i] = x[r * x_stride + i] (copy_rows),
+  // or += alpha * x[...] (axpy_rows). A convolution's column-matrix row and its image rows.
+  void (*copy_rows)(size_t rows, size_t len, const float* x, size_t x_stride, float* y, size_t y_stride);
+  void (*axpy_rows)(size_t rows, size_t len, float alpha, const float* x, size_t x_stride, float* y, size_t y_stride);
 
   // Rows x[r*stride + i], r < rows, i < len (one channel of an NCHW tensor: rows = batch,
   // len = H*W, stride = C*H*W). Sums come back in double.

@@ -23,6 +23,8 @@ KernelTable make_table(const char* name) {
   t.sum_axis_backward = &sum_axis_backward<A>;
   t.axpy = &axpy<A>;
   t.dot = &dot<A>;
+  t.copy_rows = &copy_rows<A>;
+  t.axpy_rows = &axpy_rows<A>;
   t.strided_sum = &strided_sum<A>;
   t.strided_sum_sqdev = &strided_sum_sqdev<A>;
   t.strided_sum_and_dot = &strided_sum_and_dot<A>;
