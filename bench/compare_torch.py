@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Times ww-bench's workloads and the same computations in PyTorch (Debian's python3-torch) in one
-invocation, alternating between the two, and prints both medians and their ratio.
+invocation, alternating between the two, and prints both medians and their ratio; then the peak
+memory of a process running one training step workload on each side.
 
 Usage: bench/compare_torch.py [--ww-bench build/bench/ww-bench] [--threads 2] [--filter REGEX]
 
@@ -180,9 +181,52 @@ def torch_body(name):
 
 
 def ours(ww_bench, name, threads, min_seconds):
+    """ww-bench on one workload in a fresh process: its median and the process's peak RSS. It runs
+    without PyTorch's malloc settings (which keep every freed page: 552 MB instead of 228 for
+    step_nonlinear; ours keeps freed tensors in its own cache)."""
+    env = {k: v for k, v in os.environ.items() if k not in FAIR_ENV}
     out = subprocess.run([ww_bench, "--filter", "^" + re.escape(name) + "$", "--threads", str(threads), "--format", "json",
-                          "--min-seconds", str(min_seconds)], check=True, capture_output=True, text=True).stdout
-    return json.loads(out)[0]["median_ms"]
+                          "--min-seconds", str(min_seconds)], check=True, capture_output=True, text=True, env=env).stdout
+    result = json.loads(out)[0]
+    return result["median_ms"], result["peak_rss_mb"]
+
+
+def status_mb(field):
+    """VmRSS (now) or VmHWM (the peak since the last reset) of this process, in MB."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError(f"/proc/self/status has no {field}")
+
+
+def torch_step_memory(name, threads):
+    """Run in a fresh process (--memory-of): PyTorch's peak RSS over a few steps, and its RSS once
+    imported (the interpreter and libtorch, before the workload exists). Importing torch peaks
+    above where it settles, so the peak is reset (clear_refs 5) before the workload."""
+    torch.set_num_threads(threads)
+    imported = status_mb("VmRSS")
+    with open("/proc/self/clear_refs", "w") as clear:
+        clear.write("5")
+    step = torch_body(name)
+    for _ in range(3):
+        step()
+    print(json.dumps({"imported_mb": imported, "peak_mb": status_mb("VmHWM")}))
+
+
+def compare_memory(args, names):
+    steps = [n for n in names if n.startswith("step_")]
+    if not steps:
+        return
+    print("\npeak RSS of a process running one workload (MB); PyTorch's also less its RSS once imported")
+    print(f"{'workload':24s} {'ww_MB':>8s} {'torch_MB':>9s} {'torch-import':>13s} {'ratio':>7s}")
+    for name in steps:
+        _, ww_mb = ours(args.ww_bench, name, args.threads, 0.05)
+        out = subprocess.run([sys.executable, __file__, "--memory-of", name, "--threads", str(args.threads)], check=True,
+                             capture_output=True, text=True).stdout
+        t = json.loads(out.strip().splitlines()[-1])
+        workload_mb = t["peak_mb"] - t["imported_mb"]
+        print(f"{name:24s} {ww_mb:8.0f} {t['peak_mb']:9.0f} {workload_mb:13.0f} {ww_mb / workload_mb:7.2f}", flush=True)
 
 
 def main():
@@ -192,7 +236,10 @@ def main():
     parser.add_argument("--filter", default="^(conv|softplus|relu|batchnorm|readout|gaussian|step)")
     parser.add_argument("--min-seconds", type=float, default=0.5)
     parser.add_argument("--rounds", type=int, default=2, help="alternations of ours and PyTorch per workload")
+    parser.add_argument("--memory-of", help=argparse.SUPPRESS)  # internal: one step's memory in this process
     args = parser.parse_args()
+    if args.memory_of:
+        return torch_step_memory(args.memory_of, args.threads)
     torch.set_num_threads(args.threads)
     names = subprocess.run([args.ww_bench, "--list", "--filter", args.filter], check=True, capture_output=True,
                            text=True).stdout.split()
@@ -204,10 +251,11 @@ def main():
             continue
         ww_times, torch_times = [], []
         for _ in range(args.rounds):
-            ww_times.append(ours(args.ww_bench, name, args.threads, args.min_seconds))
+            ww_times.append(ours(args.ww_bench, name, args.threads, args.min_seconds)[0])
             torch_times.append(timed(body, args.min_seconds))
         ww_ms, torch_ms = statistics.median(ww_times), statistics.median(torch_times)
         print(f"{name:24s} {ww_ms:10.3f} {torch_ms:10.3f} {ww_ms / torch_ms:7.2f}", flush=True)
+    compare_memory(args, names)
 
 
 if __name__ == "__main__":
