@@ -182,8 +182,10 @@ std::vector<OpCase> build() {
                              // Several inputs, few outputs: direct multi-channel correlation (two vectors + tail).
                              ConvInfo{{2, 3, 8, 40}, {3, 3, 5, 5}, false}, ConvInfo{{1, 6, 7, 36}, {4, 6, 5, 5}, false},
                              ConvInfo{{2, 7, 5, 35}, {1, 7, 3, 3}, false},
-                             // Many outputs: the weight gradient's dot-product tiles, full and partial.
-                             ConvInfo{{2, 8, 10, 12}, {7, 8, 3, 3}, false}}) {
+                             // Many outputs: the weight gradient as columns^T x dy^T, output channels along
+                             // vectors (one partial vector; three; a block of four and one more).
+                             ConvInfo{{2, 8, 10, 12}, {7, 8, 3, 3}, false}, ConvInfo{{2, 3, 9, 8}, {40, 3, 3, 3}, false},
+                             ConvInfo{{1, 2, 5, 6}, {70, 2, 2, 3}, true}}) {
     const Shape sx = cv.x, sw = cv.w;
     const bool same = cv.same;
     cases.push_back({"conv2d/" + ad::shape_string(sx) + "_w" + ad::shape_string(sw) + (same ? "_same" : "_valid"), "conv2d",

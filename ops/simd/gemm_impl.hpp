@@ -46,6 +46,11 @@ inline void transpose_into(const float* src, size_t src_stride, float* dst, size
   }
 }
 
+template <class A>
+void transpose(size_t rows, size_t cols, const float* src, float* dst) {
+  transpose_into(src, cols, dst, rows, rows, cols);
+}
+
 // Packs rows [0, mc) x columns [0, kc) of op(A) into panels of mr rows, the last of
 // panel_height rows: panel[k][r].
 template <class A>
@@ -89,6 +94,15 @@ void pack_b(bool transpose, const float* b, size_t ldb, size_t kc, size_t nc, fl
   }
 }
 
+// Zeroes a register tile of accumulators.
+template <class B, size_t rows, size_t cols>
+inline void clear_tile(B (&acc)[rows][cols]) {
+#pragma GCC unroll 16
+  for (size_t r = 0; r < rows; ++r)
+#pragma GCC unroll 8
+    for (size_t v = 0; v < cols; ++v) acc[r][v] = B(0.f);
+}
+
 // C[rows, cols] += alpha * (packed A panel) x (the first nv vectors of each row of a packed B
 // panel) over kc; with `overwrite`, C = that product (C is not read).
 template <class A, size_t mr, size_t nv>
@@ -97,10 +111,7 @@ void micro_kernel(size_t kc, const float* a_panel, const float* b_panel, float a
   using B = Batch<A>;
   constexpr size_t w = width<A>, b_stride = GemmShape<A>::nr;
   B acc[mr][nv];
-#pragma GCC unroll 16
-  for (size_t r = 0; r < mr; ++r)
-#pragma GCC unroll 4
-    for (size_t v = 0; v < nv; ++v) acc[r][v] = B(0.f);
+  clear_tile(acc);
   for (size_t k = 0; k < kc; ++k) {
     B b[nv];
 #pragma GCC unroll 4
@@ -165,10 +176,7 @@ void dot_tile(size_t K, const float* a, size_t lda, const float* b, size_t ldb, 
   for (size_t r = 0; r < mr; ++r) a_row[r] = a + (r < rows ? r : rows - 1) * lda;
   for (size_t j = 0; j < nr; ++j) b_row[j] = b + (j < cols ? j : cols - 1) * ldb;
   B acc[mr][nr];
-#pragma GCC unroll 8
-  for (size_t r = 0; r < mr; ++r)
-#pragma GCC unroll 8
-    for (size_t j = 0; j < nr; ++j) acc[r][j] = B(0.f);
+  clear_tile(acc);
   size_t k = 0;
   for (; k + w <= K; k += w) {
     B av[mr];
@@ -199,6 +207,77 @@ void gemm_abt(size_t M, size_t N, size_t K, const float* a, size_t lda, const fl
   for (size_t j = 0; j < N; j += nr)
     for (size_t i = 0; i < M; i += mr)
       dot_tile<A, mr, nr>(K, a + i * lda, lda, b + j * ldb, ldb, c + i * ldc + j, ldc, M - i < mr ? M - i : mr, N - j < nr ? N - j : nr);
+}
+
+// C[rows x cols] += A[rows, K] B[K, cols] with cols <= nv vectors: A's rows are k-contiguous and
+// broadcast one float at a time, B's rows are loaded as they are: no packing, no horizontal sums.
+// Rows past `rows` repeat the last valid one (read, never stored).
+template <class A, size_t mr, size_t nv>
+void narrow_tile(size_t K, const float* a, size_t lda, const float* b, size_t ldb, float* c, size_t ldc, size_t rows, size_t cols) {
+  using B = Batch<A>;
+  constexpr size_t w = width<A>;
+  const float* a_row[mr];
+  for (size_t r = 0; r < mr; ++r) a_row[r] = a + (r < rows ? r : rows - 1) * lda;
+  const size_t last = cols - (nv - 1) * w;  // lanes of the last vector
+  B acc[mr][nv];
+  clear_tile(acc);
+  for (size_t k = 0; k < K; ++k) {
+    B bv[nv];
+    const float* b_k = b + k * ldb;
+#pragma GCC unroll 4
+    for (size_t v = 0; v + 1 < nv; ++v) bv[v] = B::load_unaligned(b_k + v * w);
+    bv[nv - 1] = load<A>(b_k + (nv - 1) * w, last);
+#pragma GCC unroll 12
+    for (size_t r = 0; r < mr; ++r) {
+      const B av(a_row[r][k]);
+#pragma GCC unroll 4
+      for (size_t v = 0; v < nv; ++v) acc[r][v] = xsimd::fma(av, bv[v], acc[r][v]);
+    }
+  }
+  for (size_t r = 0; r < rows; ++r)
+    for (size_t v = 0; v < nv; ++v) {
+      const size_t count = v + 1 < nv ? w : last;
+      float* p = c + r * ldc + v * w;
+      store<A>(p, load<A>(p, count) + acc[r][v], count);
+    }
+}
+
+template <class A, size_t nv>
+void narrow_columns(size_t M, size_t K, const float* a, size_t lda, const float* b, size_t ldb, float* c, size_t ldc, size_t cols) {
+  // Tiles of about 24 accumulators (the register file holds 32 on AVX-512, 16 elsewhere).
+  constexpr size_t most_rows = width<A> == 16 ? 12 : 6;
+  constexpr size_t mr = (width<A> == 16 ? 24 : 12) / nv < most_rows ? (width<A> == 16 ? 24 : 12) / nv : most_rows;
+  for (size_t i = 0; i < M; i += mr)
+    narrow_tile<A, mr, nv>(K, a + i * lda, lda, b, ldb, c + i * ldc, ldc, M - i < mr ? M - i : mr, cols);
+}
+
+// C[M,N] += A[M,K] B[K,N], both row-major as stored, for narrow N (a convolution's output channels
+// as columns: its weight gradient as columns^T x dy^T). Columns in blocks of up to 4 vectors; K in
+// blocks whose rows of B (about 24 KB) stay in L1 while every row tile of A passes over them.
+template <class A>
+void gemm_narrow(size_t M, size_t N, size_t K, const float* a, size_t lda, const float* b, size_t ldb, float* c, size_t ldc) {
+  constexpr size_t w = width<A>, most_vectors = w == 16 ? 4 : 2;
+  for (size_t j = 0; j < N; j += most_vectors * w) {
+    const size_t cols = N - j < most_vectors * w ? N - j : most_vectors * w;
+    const size_t vectors = (cols + w - 1) / w;
+    const size_t k_step = 6144 / cols > 16 ? 6144 / cols : 16;  // 6,144 floats of B: 24 KB
+    for (size_t p = 0; p < K; p += k_step) {
+      const size_t kc = K - p < k_step ? K - p : k_step;
+      const float* a_block = a + p;
+      const float* b_block = b + p * ldb + j;
+      if (vectors == 1) {
+        narrow_columns<A, 1>(M, kc, a_block, lda, b_block, ldb, c + j, ldc, cols);
+      } else if (vectors == 2) {
+        narrow_columns<A, 2>(M, kc, a_block, lda, b_block, ldb, c + j, ldc, cols);
+      } else if constexpr (most_vectors == 4) {
+        if (vectors == 3) {
+          narrow_columns<A, 3>(M, kc, a_block, lda, b_block, ldb, c + j, ldc, cols);
+        } else {
+          narrow_columns<A, 4>(M, kc, a_block, lda, b_block, ldb, c + j, ldc, cols);
+        }
+      }
+    }
+  }
 }
 
 template <class A>

@@ -89,6 +89,11 @@ struct KernelTable {
   size_t gemm_pack_b_floats;
   // C[M,N] += A[M,K] B[N,K]^T, A and B row-major (both k-contiguous), without packing.
   void (*gemm_abt)(size_t M, size_t N, size_t K, const float* A, size_t lda, const float* B, size_t ldb, float* C, size_t ldc);
+  // dst[cols, rows] = src[rows, cols] transposed (e.g. [channels, pixels] to channels last).
+  void (*transpose)(size_t rows, size_t cols, const float* src, float* dst);
+  // C[M,N] += A[M,K] B[K,N], both row-major, without packing, for narrow N (up to a few dozen):
+  // a vector of B's row times a broadcast of A's, every accumulator a vector of C.
+  void (*gemm_narrow)(size_t M, size_t N, size_t K, const float* A, size_t lda, const float* B, size_t ldb, float* C, size_t ldc);
 
   // Valid cross-correlation of one image x (rows of `width` floats) with one kh x kw kernel:
   // y[oy, ox] (+)= sum w[ky, kx] x[oy + ky, ox + kx] for out_height x out_width outputs;

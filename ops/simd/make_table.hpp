@@ -34,6 +34,8 @@ KernelTable make_table(const char* name) {
   t.gemm_pack_a_floats = GemmShape<A>::pack_a_floats;
   t.gemm_pack_b_floats = GemmShape<A>::pack_b_floats;
   t.gemm_abt = &gemm_abt<A>;
+  t.gemm_narrow = &gemm_narrow<A>;
+  t.transpose = &transpose<A>;
   t.correlate_valid = &correlate_valid<A>;
   t.correlate_valid_weight_grad = &correlate_valid_weight_grad<A>;
   t.correlate_channels = &correlate_channels<A>;
