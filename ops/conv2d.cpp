@@ -167,7 +167,8 @@ void conv2d_forward(const float* x, const float* w, float* y, const Conv2dShape&
 namespace {
 
 // dw += sum over images of dy[b] cols[b]^T, in at most 16 chunks of images fixed by the batch size
-// alone, each with its own partial sum, added in chunk order: identical for any thread count.
+// alone, each with its own partial sum ([O, R]; transposed, [R, O], on the GEMM path), added in
+// chunk order: identical for any thread count.
 void weight_gradient(const float* x, const float* dy, float* dw, const Conv2dShape& s) {
   const std::size_t image_size = s.in_channels * s.height * s.width;
   const std::size_t P = pixels(s), R = column_rows(s);
