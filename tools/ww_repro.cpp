@@ -426,22 +426,21 @@ void run_efficiency_on_recordings(const std::string& source_path, const std::str
                   figures);
 }
 
-}  // namespace
+bool named(const std::vector<std::string>& models, const std::string& name) {
+  return std::find(models.begin(), models.end(), name) != models.end();
+}
 
-// --models: keeps the plan's models named in `models`; a name the experiment does not fit is an error.
+// --models: a name the experiment does not fit is an error naming the ones it does.
 void check_model_names(const std::vector<std::string>& models, const std::vector<std::string>& known) {
   for (const std::string& name : models) {
-    if (std::find(known.begin(), known.end(), name) != known.end()) continue;
+    if (named(known, name)) continue;
     std::string list;
     for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
     throw std::invalid_argument("--models: '" + name + "' is not a model of this experiment (" + list + ")");
   }
 }
 
-bool named(const std::vector<std::string>& models, const std::string& name) {
-  return std::find(models.begin(), models.end(), name) != models.end();
-}
-
+// --models: keeps the plan's models named in `models`.
 void select_models(const std::vector<std::string>& models, Plan& plan) {
   std::vector<std::string> known{"cnn"};
   known.insert(known.end(), plan.regressions.begin(), plan.regressions.end());
@@ -460,6 +459,8 @@ void select_models(const std::vector<std::string>& models, NonlinearPlan& plan) 
   plan.readouts.erase(std::remove_if(plan.readouts.begin(), plan.readouts.end(), unnamed), plan.readouts.end());
   plan.glm = plan.glm && named(models, "glm");
 }
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"ww-repro: the paper's simulations, fitted and plotted (summary.json + PNG figures)"};
