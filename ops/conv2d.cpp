@@ -15,6 +15,13 @@ namespace {
 
 std::size_t column_rows(const Conv2dShape& s) { return s.in_channels * s.kernel_h * s.kernel_w; }
 std::size_t pixels(const Conv2dShape& s) { return s.out_height * s.out_width; }
+// The column matrix's row length: the pixels padded to whole 64-byte lines, so the GEMM may read
+// its rows in place (gemm_serial's b_padded), and to an odd number of lines, so the rows of a
+// block fall in different L1 sets (1,024 pixels would put every row in the same one).
+std::size_t column_stride(const Conv2dShape& s) {
+  const std::size_t lines = (pixels(s) + 15) / 16;
+  return (lines | 1) * 16;
+}
 
 // The image itself is the column matrix when the kernel is 1x1 without padding.
 bool direct_columns(const Conv2dShape& s) {
@@ -51,33 +58,40 @@ void each_column_block(const Conv2dShape& s, Block&& block) {
 std::size_t image_offset(const Conv2dShape& s, const ColumnBlock& b) { return (b.c * s.height + b.iy) * s.width + b.ix; }
 std::size_t column_offset(const Conv2dShape& s, const ColumnBlock& b) { return b.oy * s.out_width + b.ox; }
 
-// cols[r, oy*out_width + ox] for one image.
+// cols[r, oy*out_width + ox] for one image, rows column_stride apart.
 void im2col(const float* image, float* cols, const Conv2dShape& s) {
-  const std::size_t P = pixels(s);
+  const std::size_t stride = column_stride(s);
   const bool padded = s.out_height + s.kernel_h - 1 > s.height || s.out_width + s.kernel_w - 1 > s.width;
   if (padded) {
-    std::memset(cols, 0, column_rows(s) * P * sizeof(float));
+    std::memset(cols, 0, column_rows(s) * stride * sizeof(float));
   }
   const auto& k = simd::kernels();
   each_column_block(s, [&](const ColumnBlock& b) {
-    k.copy_rows(b.rows, b.len, image + image_offset(s, b), s.width, cols + b.r * P + column_offset(s, b), s.out_width);
+    k.copy_rows(b.rows, b.len, image + image_offset(s, b), s.width, cols + b.r * stride + column_offset(s, b), s.out_width);
   });
 }
 
 // image += the column matrix folded back (the adjoint of im2col).
 void col2im_add(const float* cols, float* image, const Conv2dShape& s) {
   const auto& k = simd::kernels();
-  const std::size_t P = pixels(s);
+  const std::size_t stride = column_stride(s);
   each_column_block(s, [&](const ColumnBlock& b) {
-    k.axpy_rows(b.rows, b.len, 1.f, cols + b.r * P + column_offset(s, b), s.out_width, image + image_offset(s, b), s.width);
+    k.axpy_rows(b.rows, b.len, 1.f, cols + b.r * stride + column_offset(s, b), s.out_width, image + image_offset(s, b), s.width);
   });
 }
 
-const float* columns_of(const float* image, const Conv2dShape& s) {
-  if (direct_columns(s)) return image;
-  float* cols = scratch(ScratchSlot::columns, column_rows(s) * pixels(s));
+// The column matrix of one image and its row length: the image itself for 1x1 kernels.
+struct Columns {
+  const float* data;
+  std::size_t stride;
+  bool padded;  // rows readable up to their stride (gemm_serial's b_padded)
+};
+
+Columns columns_of(const float* image, const Conv2dShape& s) {
+  if (direct_columns(s)) return {image, pixels(s), false};
+  float* cols = scratch(ScratchSlot::columns, column_rows(s) * column_stride(s));
   im2col(image, cols, s);
-  return cols;
+  return {cols, column_stride(s), true};
 }
 
 // One input channel and few output channels: a GEMM would have a handful of rows, so its
@@ -158,9 +172,9 @@ void conv2d_forward(const float* x, const float* w, float* y, const Conv2dShape&
       simd::kernels().correlate_channels(channel_correlation(x + b * image_size, w, y + b * s.out_channels * P, s), false);
       return;
     }
-    const float* cols = columns_of(x + b * image_size, s);
-    gemm_serial(false, false, s.out_channels, P, R, 1.f, w, R, cols, P, 0.f,
-                y + b * s.out_channels * P, P);
+    const Columns cols = columns_of(x + b * image_size, s);
+    gemm_serial(false, false, s.out_channels, P, R, 1.f, w, R, cols.data, cols.stride, 0.f,
+                y + b * s.out_channels * P, P, cols.padded);
   });
 }
 
@@ -215,7 +229,8 @@ void weight_gradient(const float* x, const float* dy, float* dw, const Conv2dSha
     float* dy_t = scratch(ScratchSlot::channels_last, P * s.out_channels);
     for (std::size_t b = begin; b < end; ++b) {
       k.transpose(s.out_channels, P, dy + b * s.out_channels * P, dy_t);
-      k.gemm_narrow(R, s.out_channels, P, columns_of(x + b * image_size, s), P, dy_t, s.out_channels, partial, s.out_channels);
+      const Columns cols = columns_of(x + b * image_size, s);
+      k.gemm_narrow(R, s.out_channels, P, cols.data, cols.stride, dy_t, s.out_channels, partial, s.out_channels);
     }
   });
   const auto& k = simd::kernels();
@@ -263,9 +278,9 @@ void input_gradient(const float* w, const float* dy, float* dx, const Conv2dShap
                         kh - 1 - s.pad_top, kw - 1 - s.pad_left, s.height, s.width};
     const std::size_t t_rows = column_rows(t), t_pixels = pixels(t);
     parallel_for(s.batch, 1, [&](std::size_t, std::size_t b, std::size_t) {
-      const float* cols = columns_of(dy + b * s.out_channels * P, t);
-      gemm_serial(false, false, s.in_channels, t_pixels, t_rows, 1.f, flipped, t_rows, cols, t_pixels, 1.f,
-                  dx + b * image_size, t_pixels);
+      const Columns cols = columns_of(dy + b * s.out_channels * P, t);
+      gemm_serial(false, false, s.in_channels, t_pixels, t_rows, 1.f, flipped, t_rows, cols.data, cols.stride, 1.f,
+                  dx + b * image_size, t_pixels, cols.padded);
     });
     return;
   }
@@ -275,8 +290,8 @@ void input_gradient(const float* w, const float* dy, float* dx, const Conv2dShap
       gemm_serial(true, false, R, P, s.out_channels, 1.f, w, R, dy_b, P, 1.f, dx + b * image_size, P);
       return;
     }
-    float* column_grad = scratch(ScratchSlot::column_grad, R * P);
-    gemm_serial(true, false, R, P, s.out_channels, 1.f, w, R, dy_b, P, 0.f, column_grad, P);
+    float* column_grad = scratch(ScratchSlot::column_grad, R * column_stride(s));
+    gemm_serial(true, false, R, P, s.out_channels, 1.f, w, R, dy_b, P, 0.f, column_grad, column_stride(s));
     col2im_add(column_grad, dx + b * image_size, s);
   });
 }

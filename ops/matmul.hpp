@@ -22,8 +22,10 @@ void gemm(bool transpose_a, bool transpose_b, std::size_t m, std::size_t n, std:
           float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb, float beta,
           float* c, std::size_t ldc);
 // The same on the calling thread only, for use inside another kernel's parallel_for body.
+// b_padded: B's rows may be read up to n rounded up to 16 floats (ldb at least that; what lies
+// past n is never used), which lets the kernel skip copying B (a convolution's column matrix).
 void gemm_serial(bool transpose_a, bool transpose_b, std::size_t m, std::size_t n, std::size_t k,
                  float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb,
-                 float beta, float* c, std::size_t ldc);
+                 float beta, float* c, std::size_t ldc, bool b_padded = false);
 
 }  // namespace ww::ops

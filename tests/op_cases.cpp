@@ -185,7 +185,11 @@ std::vector<OpCase> build() {
                              // Many outputs: the weight gradient as columns^T x dy^T, output channels along
                              // vectors (one partial vector; three; a block of four and one more).
                              ConvInfo{{2, 8, 10, 12}, {7, 8, 3, 3}, false}, ConvInfo{{2, 3, 9, 8}, {40, 3, 3, 3}, false},
-                             ConvInfo{{1, 2, 5, 6}, {70, 2, 2, 3}, true}}) {
+                             ConvInfo{{1, 2, 5, 6}, {70, 2, 2, 3}, true},
+                             // The GEMM reading the column matrix in place: two panels of pixels (32 and
+                             // 31), two blocks of 270 rows; then more output channels than one block of
+                             // A's rows, which packs the columns instead.
+                             ConvInfo{{1, 30, 9, 11}, {8, 30, 3, 3}, false}, ConvInfo{{1, 2, 6, 9}, {100, 2, 3, 3}, false}}) {
     const Shape sx = cv.x, sw = cv.w;
     const bool same = cv.same;
     cases.push_back({"conv2d/" + ad::shape_string(sx) + "_w" + ad::shape_string(sw) + (same ? "_same" : "_valid"), "conv2d",

@@ -103,19 +103,20 @@ inline void clear_tile(B (&acc)[rows][cols]) {
     for (size_t v = 0; v < cols; ++v) acc[r][v] = B(0.f);
 }
 
-// C[rows, cols] += alpha * (packed A panel) x (the first nv vectors of each row of a packed B
-// panel) over kc; with `overwrite`, C = that product (C is not read).
+// C[rows, cols] += alpha * (packed A panel) x (the first nv vectors of each row of a B panel, rows
+// b_stride apart: nr when packed, ldb when read in place) over kc; with `overwrite`, C = that
+// product (C is not read).
 template <class A, size_t mr, size_t nv>
-void micro_kernel(size_t kc, const float* a_panel, const float* b_panel, float alpha, float* c,
+void micro_kernel(size_t kc, const float* a_panel, const float* b_panel, size_t b_stride, float alpha, float* c,
                   size_t ldc, size_t rows, size_t cols, bool overwrite) {
   using B = Batch<A>;
-  constexpr size_t w = width<A>, b_stride = GemmShape<A>::nr;
+  constexpr size_t w = width<A>;
   B acc[mr][nv];
   clear_tile(acc);
   for (size_t k = 0; k < kc; ++k) {
     B b[nv];
 #pragma GCC unroll 4
-    for (size_t v = 0; v < nv; ++v) b[v] = B::load_aligned(b_panel + k * b_stride + v * w);
+    for (size_t v = 0; v < nv; ++v) b[v] = B::load_unaligned(b_panel + k * b_stride + v * w);
     const float* a_k = a_panel + k * mr;
 #pragma GCC unroll 16
     for (size_t r = 0; r < mr; ++r) {
@@ -146,22 +147,22 @@ void micro_kernel(size_t kc, const float* a_panel, const float* b_panel, float a
 // The micro-kernel for an A panel of `height` rows (panel_height) and `cols` columns of C: a tile
 // one vector wide when they fit in one (289 columns: 9 panels of 32, then 1 column).
 template <class A, size_t nv>
-void micro_kernel_of_height(size_t height, size_t kc, const float* a_panel, const float* b_panel, float alpha, float* c, size_t ldc,
-                            size_t rows, size_t cols, bool overwrite) {
+void micro_kernel_of_height(size_t height, size_t kc, const float* a_panel, const float* b_panel, size_t b_stride, float alpha,
+                            float* c, size_t ldc, size_t rows, size_t cols, bool overwrite) {
   using S = GemmShape<A>;
-  if (height == S::small_mr) return micro_kernel<A, S::small_mr, nv>(kc, a_panel, b_panel, alpha, c, ldc, rows, cols, overwrite);
+  if (height == S::small_mr) return micro_kernel<A, S::small_mr, nv>(kc, a_panel, b_panel, b_stride, alpha, c, ldc, rows, cols, overwrite);
   if constexpr (S::mr == 3 * S::small_mr) {
     if (height == 2 * S::small_mr)
-      return micro_kernel<A, 2 * S::small_mr, nv>(kc, a_panel, b_panel, alpha, c, ldc, rows, cols, overwrite);
+      return micro_kernel<A, 2 * S::small_mr, nv>(kc, a_panel, b_panel, b_stride, alpha, c, ldc, rows, cols, overwrite);
   }
-  micro_kernel<A, S::mr, nv>(kc, a_panel, b_panel, alpha, c, ldc, rows, cols, overwrite);
+  micro_kernel<A, S::mr, nv>(kc, a_panel, b_panel, b_stride, alpha, c, ldc, rows, cols, overwrite);
 }
 
 template <class A>
-void run_micro_kernel(size_t height, size_t kc, const float* a_panel, const float* b_panel, float alpha, float* c, size_t ldc,
-                      size_t rows, size_t cols, bool overwrite) {
-  if (cols <= width<A>) return micro_kernel_of_height<A, 1>(height, kc, a_panel, b_panel, alpha, c, ldc, rows, cols, overwrite);
-  micro_kernel_of_height<A, GemmShape<A>::vectors>(height, kc, a_panel, b_panel, alpha, c, ldc, rows, cols, overwrite);
+void run_micro_kernel(size_t height, size_t kc, const float* a_panel, const float* b_panel, size_t b_stride, float alpha, float* c,
+                      size_t ldc, size_t rows, size_t cols, bool overwrite) {
+  if (cols <= width<A>) return micro_kernel_of_height<A, 1>(height, kc, a_panel, b_panel, b_stride, alpha, c, ldc, rows, cols, overwrite);
+  micro_kernel_of_height<A, GemmShape<A>::vectors>(height, kc, a_panel, b_panel, b_stride, alpha, c, ldc, rows, cols, overwrite);
 }
 
 // C[mr x nr tile] += A rows . B rows over K, both k-contiguous: every accumulator is one vector of
@@ -282,9 +283,13 @@ void gemm_narrow(size_t M, size_t N, size_t K, const float* a, size_t lda, const
 
 template <class A>
 void gemm(bool transpose_a, bool transpose_b, size_t M, size_t N, size_t K, float alpha,
-          const float* a, size_t lda, const float* b, size_t ldb, float beta, float* c, size_t ldc,
+          const float* a, size_t lda, const float* b, size_t ldb, bool b_padded, float beta, float* c, size_t ldc,
           float* pack_a_buffer, float* pack_b_buffer) {
   using S = GemmShape<A>;
+  // B read in place when one block of A's rows is all there is: every float of B then meets the
+  // micro-kernels once, and copying it into panels first cost a quarter of a convolution's
+  // forward product (64 x 1,296 x 800).
+  const bool b_in_place = b_padded && !transpose_b && M <= S::mc;
   // beta 0: the first block of K overwrites C (no zeroing pass; C is never read).
   if (beta != 1.f && (beta != 0.f || K == 0)) {
     const Batch<A> beta_b(beta);
@@ -306,7 +311,7 @@ void gemm(bool transpose_a, bool transpose_b, size_t M, size_t N, size_t K, floa
     for (size_t pc = 0; pc < K; pc += k_step) {
       const size_t kc = K - pc < k_step ? K - pc : k_step;
       const float* b_block = transpose_b ? b + jc * ldb + pc : b + pc * ldb + jc;
-      pack_b<A>(transpose_b, b_block, ldb, kc, nc, pack_b_buffer);
+      if (!b_in_place) pack_b<A>(transpose_b, b_block, ldb, kc, nc, pack_b_buffer);
       for (size_t ic = 0; ic < M; ic += S::mc) {
         const size_t mc = M - ic < S::mc ? M - ic : S::mc;
         const float* a_block = transpose_a ? a + pc * lda + ic : a + ic * lda + pc;
@@ -315,7 +320,8 @@ void gemm(bool transpose_a, bool transpose_b, size_t M, size_t N, size_t K, floa
           const size_t cols = nc - jr < S::nr ? nc - jr : S::nr;
           for (size_t ir = 0; ir < mc; ir += S::mr) {
             const size_t rows = mc - ir < S::mr ? mc - ir : S::mr;
-            run_micro_kernel<A>(panel_height<A>(rows), kc, pack_a_buffer + ir * kc, pack_b_buffer + jr * kc, alpha,
+            const float* b_panel = b_in_place ? b_block + jr : pack_b_buffer + jr * kc;
+            run_micro_kernel<A>(panel_height<A>(rows), kc, pack_a_buffer + ir * kc, b_panel, b_in_place ? ldb : S::nr, alpha,
                                 c + (ic + ir) * ldc + jc + jr, ldc, rows, cols, beta == 0.f && pc == 0);
           }
         }

@@ -82,8 +82,10 @@ struct KernelTable {
   // Serial GEMM: C[M,N] = beta * C + alpha * op(A) op(B), op = transpose when the flag is set;
   // lda/ldb/ldc are the row lengths of A, B, C as stored. pack_a/pack_b need
   // gemm_pack_a_floats/gemm_pack_b_floats floats, 64-byte aligned. beta = 0 ignores C's contents.
+  // b_padded: B's rows may be read up to N rounded up to 16 (ldb at least that), so the kernel may
+  // use B where it lies instead of packing it.
   void (*gemm)(bool transpose_a, bool transpose_b, size_t M, size_t N, size_t K, float alpha,
-               const float* A, size_t lda, const float* B, size_t ldb, float beta, float* C,
+               const float* A, size_t lda, const float* B, size_t ldb, bool b_padded, float beta, float* C,
                size_t ldc, float* pack_a, float* pack_b);
   size_t gemm_pack_a_floats;
   size_t gemm_pack_b_floats;
