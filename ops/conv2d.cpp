@@ -163,6 +163,9 @@ Conv2dShape conv2d_shape(std::size_t batch, std::size_t in_channels, std::size_t
 void conv2d_forward(const float* x, const float* w, float* y, const Conv2dShape& s) {
   const std::size_t image_size = s.in_channels * s.height * s.width;
   const std::size_t P = pixels(s), R = column_rows(s);
+  // The weights are the GEMM's A for every image: packed once.
+  const bool by_gemm = !direct_single_channel(s) && !direct_few_outputs(s);
+  const PackedA weights = by_gemm ? pack_a(false, s.out_channels, R, w, R) : PackedA{};
   parallel_for(s.batch, 1, [&](std::size_t, std::size_t b, std::size_t) {
     if (direct_single_channel(s)) {
       direct_forward(x + b * image_size, w, y + b * s.out_channels * P, s);
@@ -173,8 +176,7 @@ void conv2d_forward(const float* x, const float* w, float* y, const Conv2dShape&
       return;
     }
     const Columns cols = columns_of(x + b * image_size, s);
-    gemm_serial(false, false, s.out_channels, P, R, 1.f, w, R, cols.data, cols.stride, 0.f,
-                y + b * s.out_channels * P, P, cols.padded);
+    gemm_serial(weights, P, cols.data, cols.stride, 0.f, y + b * s.out_channels * P, P, cols.padded);
   });
 }
 
@@ -276,22 +278,22 @@ void input_gradient(const float* w, const float* dy, float* dx, const Conv2dShap
                 w[((co * s.in_channels + ci) * kh + ky) * kw + kx];
     const Conv2dShape t{s.batch, s.out_channels, s.out_height, s.out_width, s.in_channels, kh, kw,
                         kh - 1 - s.pad_top, kw - 1 - s.pad_left, s.height, s.width};
-    const std::size_t t_rows = column_rows(t), t_pixels = pixels(t);
+    const PackedA kernel = pack_a(false, s.in_channels, column_rows(t), flipped, column_rows(t));
     parallel_for(s.batch, 1, [&](std::size_t, std::size_t b, std::size_t) {
       const Columns cols = columns_of(dy + b * s.out_channels * P, t);
-      gemm_serial(false, false, s.in_channels, t_pixels, t_rows, 1.f, flipped, t_rows, cols.data, cols.stride, 1.f,
-                  dx + b * image_size, t_pixels, cols.padded);
+      gemm_serial(kernel, pixels(t), cols.data, cols.stride, 1.f, dx + b * image_size, pixels(t), cols.padded);
     });
     return;
   }
+  const PackedA weights_t = pack_a(true, R, s.out_channels, w, R);
   parallel_for(s.batch, 1, [&](std::size_t, std::size_t b, std::size_t) {
     const float* dy_b = dy + b * s.out_channels * P;
     if (direct_columns(s)) {
-      gemm_serial(true, false, R, P, s.out_channels, 1.f, w, R, dy_b, P, 1.f, dx + b * image_size, P);
+      gemm_serial(weights_t, P, dy_b, P, 1.f, dx + b * image_size, P, false);
       return;
     }
     float* column_grad = scratch(ScratchSlot::column_grad, R * column_stride(s));
-    gemm_serial(true, false, R, P, s.out_channels, 1.f, w, R, dy_b, P, 0.f, column_grad, column_stride(s));
+    gemm_serial(weights_t, P, dy_b, P, 0.f, column_grad, column_stride(s), false);
     col2im_add(column_grad, dx + b * image_size, s);
   });
 }

@@ -79,7 +79,7 @@ void batched_gemm(std::size_t batch, const GemmArgs& g) {
 
 void gemm_serial(bool transpose_a, bool transpose_b, std::size_t m, std::size_t n, std::size_t k,
                  float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb,
-                 float beta, float* c, std::size_t ldc, bool b_padded) {
+                 float beta, float* c, std::size_t ldc) {
   const auto& kernels = simd::kernels();
   if (uses_dot_tiles(transpose_a, transpose_b, alpha, beta)) {
     // Both operands k-contiguous: dot-product tiles, no transposing pack.
@@ -88,8 +88,22 @@ void gemm_serial(bool transpose_a, bool transpose_b, std::size_t m, std::size_t 
     kernels.gemm_abt(m, n, k, a, lda, b, ldb, c, ldc);
     return;
   }
-  kernels.gemm(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, b_padded, beta, c, ldc,
+  kernels.gemm(transpose_a, transpose_b, m, n, k, alpha, a, lda, false, b, ldb, false, beta, c, ldc,
                scratch(ScratchSlot::gemm_pack_a, kernels.gemm_pack_a_floats),
+               scratch(ScratchSlot::gemm_pack_b, kernels.gemm_pack_b_floats));
+}
+
+PackedA pack_a(bool transpose_a, std::size_t m, std::size_t k, const float* a, std::size_t lda) {
+  const auto& kernels = simd::kernels();
+  float* packed = scratch(ScratchSlot::packed_a, kernels.gemm_packed_a_floats(m, k));
+  kernels.gemm_pack_whole_a(transpose_a, m, k, a, lda, packed);
+  return {packed, m, k};
+}
+
+void gemm_serial(const PackedA& a, std::size_t n, const float* b, std::size_t ldb, float beta, float* c,
+                 std::size_t ldc, bool b_padded) {
+  const auto& kernels = simd::kernels();
+  kernels.gemm(false, false, a.m, n, a.k, 1.f, a.data, 0, true, b, ldb, b_padded, beta, c, ldc, nullptr,
                scratch(ScratchSlot::gemm_pack_b, kernels.gemm_pack_b_floats));
 }
 

@@ -22,10 +22,22 @@ void gemm(bool transpose_a, bool transpose_b, std::size_t m, std::size_t n, std:
           float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb, float beta,
           float* c, std::size_t ldc);
 // The same on the calling thread only, for use inside another kernel's parallel_for body.
-// b_padded: B's rows may be read up to n rounded up to 16 floats (ldb at least that; what lies
-// past n is never used), which lets the kernel skip copying B (a convolution's column matrix).
 void gemm_serial(bool transpose_a, bool transpose_b, std::size_t m, std::size_t n, std::size_t k,
                  float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb,
-                 float beta, float* c, std::size_t ldc, bool b_padded = false);
+                 float beta, float* c, std::size_t ldc);
+
+// op(A) [m, k] packed once for many products (a convolution's weights, image after image).
+struct PackedA {
+  const float* data;
+  std::size_t m, k;
+};
+// Packs into the calling thread's scratch, which stays valid until its next pack_a (tasks of a
+// parallel_for may read it).
+PackedA pack_a(bool transpose_a, std::size_t m, std::size_t k, const float* a, std::size_t lda);
+// C[m, n] = beta C + A B on the calling thread, B [k, n] row-major. b_padded: B's rows may be read
+// up to n rounded up to 16 floats (ldb at least that; what lies past n is never used), which lets
+// the kernel skip copying B (a convolution's column matrix).
+void gemm_serial(const PackedA& a, std::size_t n, const float* b, std::size_t ldb, float beta, float* c,
+                 std::size_t ldc, bool b_padded);
 
 }  // namespace ww::ops

@@ -281,10 +281,38 @@ void gemm_narrow(size_t M, size_t N, size_t K, const float* a, size_t lda, const
   }
 }
 
+// K in equal blocks of at most kc: 800 = 4 x 200, not 3 x 256 + 32 (a pass over C for 32 products).
+template <class A>
+size_t k_step(size_t K) {
+  const size_t blocks = (K + GemmShape<A>::kc - 1) / GemmShape<A>::kc;
+  return (K + blocks - 1) / blocks;
+}
+
+// The rows one block of K of a whole packed A takes: full panels, then a shorter last one.
+template <class A>
+size_t packed_rows(size_t M) {
+  constexpr size_t mr = GemmShape<A>::mr;
+  return M / mr * mr + (M % mr != 0 ? panel_height<A>(M % mr) : 0);
+}
+
+template <class A>
+size_t packed_a_floats(size_t M, size_t K) {
+  return packed_rows<A>(M) * K;
+}
+
+// All of op(A) [M, K] packed as gemm reads it: block after block of K, each M rows of panels
+// (the panels of gemm's blocks of mc rows, as mc is a multiple of mr).
+template <class A>
+void pack_whole_a(bool transpose, size_t M, size_t K, const float* a, size_t lda, float* out) {
+  const size_t step = k_step<A>(K);
+  for (size_t pc = 0; pc < K; pc += step)
+    pack_a<A>(transpose, transpose ? a + pc * lda : a + pc, lda, M, K - pc < step ? K - pc : step, out + pc * packed_rows<A>(M));
+}
+
 template <class A>
 void gemm(bool transpose_a, bool transpose_b, size_t M, size_t N, size_t K, float alpha,
-          const float* a, size_t lda, const float* b, size_t ldb, bool b_padded, float beta, float* c, size_t ldc,
-          float* pack_a_buffer, float* pack_b_buffer) {
+          const float* a, size_t lda, bool a_packed, const float* b, size_t ldb, bool b_padded, float beta, float* c,
+          size_t ldc, float* pack_a_buffer, float* pack_b_buffer) {
   using S = GemmShape<A>;
   // B read in place when one block of A's rows is all there is: every float of B then meets the
   // micro-kernels once, and copying it into panels first cost a quarter of a convolution's
@@ -303,25 +331,27 @@ void gemm(bool transpose_a, bool transpose_b, size_t M, size_t N, size_t K, floa
     }
   }
   if (K == 0) return;
-  // K in equal blocks: 800 = 4 x 200, not 3 x 256 + 32 (a pass over C for 32 products).
-  const size_t k_blocks = (K + S::kc - 1) / S::kc;
-  const size_t k_step = (K + k_blocks - 1) / k_blocks;
+  const size_t step = k_step<A>(K);
   for (size_t jc = 0; jc < N; jc += S::nc) {
     const size_t nc = N - jc < S::nc ? N - jc : S::nc;
-    for (size_t pc = 0; pc < K; pc += k_step) {
-      const size_t kc = K - pc < k_step ? K - pc : k_step;
+    for (size_t pc = 0; pc < K; pc += step) {
+      const size_t kc = K - pc < step ? K - pc : step;
       const float* b_block = transpose_b ? b + jc * ldb + pc : b + pc * ldb + jc;
       if (!b_in_place) pack_b<A>(transpose_b, b_block, ldb, kc, nc, pack_b_buffer);
       for (size_t ic = 0; ic < M; ic += S::mc) {
         const size_t mc = M - ic < S::mc ? M - ic : S::mc;
-        const float* a_block = transpose_a ? a + pc * lda + ic : a + ic * lda + pc;
-        pack_a<A>(transpose_a, a_block, lda, mc, kc, pack_a_buffer);
+        const float* a_panels = pack_a_buffer;
+        if (a_packed) {
+          a_panels = a + pc * packed_rows<A>(M) + ic * kc;
+        } else {
+          pack_a<A>(transpose_a, transpose_a ? a + pc * lda + ic : a + ic * lda + pc, lda, mc, kc, pack_a_buffer);
+        }
         for (size_t jr = 0; jr < nc; jr += S::nr) {
           const size_t cols = nc - jr < S::nr ? nc - jr : S::nr;
           for (size_t ir = 0; ir < mc; ir += S::mr) {
             const size_t rows = mc - ir < S::mr ? mc - ir : S::mr;
             const float* b_panel = b_in_place ? b_block + jr : pack_b_buffer + jr * kc;
-            run_micro_kernel<A>(panel_height<A>(rows), kc, pack_a_buffer + ir * kc, b_panel, b_in_place ? ldb : S::nr, alpha,
+            run_micro_kernel<A>(panel_height<A>(rows), kc, a_panels + ir * kc, b_panel, b_in_place ? ldb : S::nr, alpha,
                                 c + (ic + ir) * ldc + jc + jr, ldc, rows, cols, beta == 0.f && pc == 0);
           }
         }

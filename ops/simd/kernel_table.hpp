@@ -82,12 +82,16 @@ struct KernelTable {
   // Serial GEMM: C[M,N] = beta * C + alpha * op(A) op(B), op = transpose when the flag is set;
   // lda/ldb/ldc are the row lengths of A, B, C as stored. pack_a/pack_b need
   // gemm_pack_a_floats/gemm_pack_b_floats floats, 64-byte aligned. beta = 0 ignores C's contents.
-  // b_padded: B's rows may be read up to N rounded up to 16 (ldb at least that), so the kernel may
-  // use B where it lies instead of packing it.
+  // a_packed: A is gemm_pack_whole_a's output (transpose_a and lda are ignored). b_padded: B's rows
+  // may be read up to N rounded up to 16 (ldb at least that), so the kernel may use B where it lies
+  // instead of packing it.
   void (*gemm)(bool transpose_a, bool transpose_b, size_t M, size_t N, size_t K, float alpha,
-               const float* A, size_t lda, const float* B, size_t ldb, bool b_padded, float beta, float* C,
-               size_t ldc, float* pack_a, float* pack_b);
+               const float* A, size_t lda, bool a_packed, const float* B, size_t ldb, bool b_padded, float beta,
+               float* C, size_t ldc, float* pack_a, float* pack_b);
   size_t gemm_pack_a_floats;
+  // Packs op(A) [M, K] once for many gemm calls: gemm_packed_a_floats(M, K) floats, 64-byte aligned.
+  void (*gemm_pack_whole_a)(bool transpose_a, size_t M, size_t K, const float* A, size_t lda, float* out);
+  size_t (*gemm_packed_a_floats)(size_t M, size_t K);
   size_t gemm_pack_b_floats;
   // C[M,N] += A[M,K] B[N,K]^T, A and B row-major (both k-contiguous), without packing.
   void (*gemm_abt)(size_t M, size_t N, size_t K, const float* A, size_t lda, const float* B, size_t ldb, float* C, size_t ldc);

@@ -32,6 +32,8 @@ KernelTable make_table(const char* name) {
   t.strided_affine_backward = &strided_affine_backward<A>;
   t.gemm = &gemm<A>;
   t.gemm_pack_a_floats = GemmShape<A>::pack_a_floats;
+  t.gemm_pack_whole_a = &pack_whole_a<A>;
+  t.gemm_packed_a_floats = &packed_a_floats<A>;
   t.gemm_pack_b_floats = GemmShape<A>::pack_b_floats;
   t.gemm_abt = &gemm_abt<A>;
   t.gemm_narrow = &gemm_narrow<A>;
