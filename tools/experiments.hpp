@@ -63,8 +63,8 @@ Result fit_factorized_cnn(const io::Population& population, std::int64_t channel
 
 // The paper's Fig. 5 model: three 5x5 conv layers with 32, 64 and `types` channels, BN + ReLU,
 // batch 64, with the given readout. Its penalties are factor / N (the loss averages over the N
-// neurons): factorized: mask and feature L1; fixed mask: feature L1; fully connected: L2 on the
-// readout tensor and L1 on the predicted responses.
+// neurons): factorized: mask and feature L1; fixed mask: feature L1; fully connected: L1 on the
+// predicted responses and L2 on the readout tensor at 300 x factor / N.
 io::Config nonlinear_model_config(std::int64_t types, nn::ReadoutKind readout, float factor, std::int64_t neurons, std::uint64_t seed);
 
 // The ridge-regularised GLM with a ReLU and an offset (Fig. 5's baseline) on the whole flattened
