@@ -8,6 +8,7 @@
 #include <memory>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <random>
@@ -35,6 +36,7 @@ struct Workload {
   std::string name;
   double flops;                              // per run; 0 where not meaningful
   std::function<std::function<void()>()> setup;  // prepares inputs, returns the timed body
+  double bytes = 0;  // per run, where memory traffic is the limit: what each op of the timed graph must read and write at least
 };
 
 Tensor random_tensor(const Shape& shape, unsigned seed) {
@@ -104,6 +106,18 @@ std::vector<Workload> workloads() {
                                      Var::parameter(Tensor::full({32}, 1.f)), Var::parameter(Tensor::zeros({32}))};
            },
            [state](const std::vector<Var>& in) { return ww::ad::batchnorm2d(in[0], in[1], in[2], *state, true); });
+  // Passes over the activation each op must make at least. Forward: the nonlinearity reads x and
+  // writes y (2); batch norm also reads x once for its statistics (3). Forward + backward adds
+  // timed_pass's cotangent (mul 3, sum 1; backward: the sum's gradient 1, the mul's 3) and the
+  // op's backward: read x and dy, write dx (3); batch norm first reads x and dy for its sums (5).
+  const double tensor_bytes = 4.0 * 64 * 32 * 40 * 40;
+  for (Workload& w : list) {
+    const bool norm = w.name.rfind("batchnorm", 0) == 0;
+    if (!norm && w.name.rfind("softplus", 0) != 0 && w.name.rfind("relu", 0) != 0) continue;
+    const bool backward = w.name.size() > 7 && w.name.compare(w.name.size() - 7, 7, "_fwdbwd") == 0;
+    const double passes = (norm ? 3 : 2) + (backward ? 8 + (norm ? 5 : 3) : 0);
+    w.bytes = passes * tensor_bytes;
+  }
   // Readouts on a core output [B, K, H, W]: forward, and forward + backward into the core output
   // and the readout's parameters.
   struct ReadoutWorkload {
@@ -198,7 +212,34 @@ struct Result {
   double median_ms, min_ms, gflops, peak_rss_mb;
   int repeats;
   double peak_fraction;  // of the measured FMA peak at this thread count; 0 where gflops is not defined
+  double gbps;  // bytes / median; 0 where bytes is not defined
+  double bandwidth_fraction;  // of the measured memory bandwidth
 };
+
+// The machine's memory bandwidth on `threads` threads: memcpy of 128 MB in 1 MB chunks, read plus
+// written bytes over the best of 5 runs, in GB/s. The buffers are freed and the peak resident set
+// reset afterwards (clear_refs 5), so the rss column still shows each workload's own peak.
+double measure_copy_bandwidth_gbps(int threads) {
+  constexpr std::size_t floats = std::size_t{32} << 20, chunk = std::size_t{1} << 18;
+  double best = 0.0;
+  {
+    std::vector<float> from(floats, 1.f), to(floats, 0.f);
+    ww::ops::set_num_threads(threads);
+    for (int run = 0; run < 5; ++run) {
+      const auto start = std::chrono::steady_clock::now();
+      ww::ops::parallel_for(floats / chunk, 1, [&](std::size_t, std::size_t i, std::size_t) {
+        std::memcpy(to.data() + i * chunk, from.data() + i * chunk, chunk * sizeof(float));
+      });
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      best = std::max(best, 2.0 * floats * sizeof(float) / seconds * 1e-9);
+    }
+  }
+  if (std::FILE* refs = std::fopen("/proc/self/clear_refs", "w")) {
+    std::fputs("5", refs);
+    std::fclose(refs);
+  }
+  return best;
+}
 
 Result measure(const Workload& w, int threads, double min_seconds) {
   ww::ops::set_num_threads(threads);
@@ -216,7 +257,7 @@ Result measure(const Workload& w, int threads, double min_seconds) {
   std::sort(times.begin(), times.end());
   const double median = times[times.size() / 2];
   return {w.name, threads, median * 1e3, times.front() * 1e3, w.flops > 0 ? w.flops / median * 1e-9 : 0.0,
-          peak_rss_mb(), static_cast<int>(times.size()), 0.0};
+          peak_rss_mb(), static_cast<int>(times.size()), 0.0, w.bytes > 0 ? w.bytes / median * 1e-9 : 0.0, 0.0};
 }
 
 }  // namespace
@@ -241,32 +282,43 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ww-bench: --filter '%s' is not a valid regular expression: %s\n", filter.c_str(), e.what());
     return 2;
   }
-  std::vector<Result> results;
-  // The machine's FMA peak per thread count: the ceiling every GFLOP/s figure is compared to.
-  std::map<int, double> peak;
-  if (!list_only) {
-    for (int t : threads) peak[t] = ww::ops::measure_fma_peak_gflops(t);
+  std::vector<Workload> selected;
+  for (Workload& w : workloads())
+    if (std::regex_search(w.name, pattern)) selected.push_back(std::move(w));
+  if (selected.empty()) {
+    std::fprintf(stderr, "ww-bench: no workload matches --filter '%s' (see --list)\n", filter.c_str());
+    return 2;
+  }
+  if (list_only) {
+    for (const Workload& w : selected) std::printf("%s\n", w.name.c_str());
+    return 0;
+  }
+  // The ceilings: the machine's FMA peak per thread count for every GFLOP/s figure, and its memory
+  // bandwidth for the workloads that memory traffic limits.
+  std::map<int, double> peak, bandwidth;
+  const bool any_bytes = std::any_of(selected.begin(), selected.end(), [](const Workload& w) { return w.bytes > 0; });
+  for (int t : threads) {
+    peak[t] = ww::ops::measure_fma_peak_gflops(t);
+    if (any_bytes) bandwidth[t] = measure_copy_bandwidth_gbps(t);
     if (format == "table") {
-      for (const auto& [t, gflops] : peak) std::printf("measured FMA peak, %d threads: %.1f GFLOP/s\n", t, gflops);
+      std::printf("measured FMA peak, %d threads: %.1f GFLOP/s\n", t, peak[t]);
+      if (any_bytes) std::printf("measured memory bandwidth (memcpy), %d threads: %.1f GB/s\n", t, bandwidth[t]);
     }
   }
-  for (const Workload& w : workloads()) {
-    if (!std::regex_search(w.name, pattern)) continue;
-    if (list_only) {
-      std::printf("%s\n", w.name.c_str());
-      continue;
-    }
+  std::vector<Result> results;
+  for (const Workload& w : selected) {
     for (int t : threads) {
       results.push_back(measure(w, t, min_seconds));
       Result& r = results.back();
       r.peak_fraction = r.gflops / peak[t];
+      if (r.gbps > 0) r.bandwidth_fraction = r.gbps / bandwidth[t];
       if (format == "table") {
         if (results.size() == 1) {
-          std::printf("instruction set %s\n%-48s %7s %10s %10s %9s %7s %9s\n", ww::ops::isa_name(ww::ops::current_isa()),
-                      "workload", "threads", "median_ms", "min_ms", "GFLOP/s", "%peak", "rss_MB");
+          std::printf("instruction set %s\n%-48s %7s %10s %10s %9s %7s %7s %6s %9s\n", ww::ops::isa_name(ww::ops::current_isa()),
+                      "workload", "threads", "median_ms", "min_ms", "GFLOP/s", "%peak", "GB/s", "%bw", "rss_MB");
         }
-        std::printf("%-48s %7d %10.3f %10.3f %9.1f %7.1f %9.1f\n", r.name.c_str(), r.threads, r.median_ms, r.min_ms,
-                    r.gflops, 100.0 * r.peak_fraction, r.peak_rss_mb);
+        std::printf("%-48s %7d %10.3f %10.3f %9.1f %7.1f %7.1f %6.1f %9.1f\n", r.name.c_str(), r.threads, r.median_ms, r.min_ms,
+                    r.gflops, 100.0 * r.peak_fraction, r.gbps, 100.0 * r.bandwidth_fraction, r.peak_rss_mb);
         std::fflush(stdout);
       }
     }
@@ -276,17 +328,16 @@ int main(int argc, char** argv) {
     for (std::size_t i = 0; i < results.size(); ++i) {
       const Result& r = results[i];
       std::printf("%s\n  {\"name\": \"%s\", \"threads\": %d, \"median_ms\": %.6f, \"min_ms\": %.6f, \"gflops\": %s, "
-                  "\"peak_fraction\": %s, \"fma_peak_gflops\": %.1f, \"peak_rss_mb\": %.1f, \"repeats\": %d, \"isa\": \"%s\"}",
+                  "\"peak_fraction\": %s, \"fma_peak_gflops\": %.1f, \"gbps\": %s, \"bandwidth_fraction\": %s, "
+                  "\"peak_rss_mb\": %.1f, \"repeats\": %d, \"isa\": \"%s\"}",
                   i == 0 ? "" : ",", r.name.c_str(), r.threads, r.median_ms, r.min_ms,
                   r.gflops > 0 ? std::to_string(r.gflops).c_str() : "null",
-                  r.gflops > 0 ? std::to_string(r.peak_fraction).c_str() : "null", peak[r.threads], r.peak_rss_mb,
-                  r.repeats, ww::ops::isa_name(ww::ops::current_isa()));
+                  r.gflops > 0 ? std::to_string(r.peak_fraction).c_str() : "null", peak[r.threads],
+                  r.gbps > 0 ? std::to_string(r.gbps).c_str() : "null",
+                  r.gbps > 0 ? std::to_string(r.bandwidth_fraction).c_str() : "null", r.peak_rss_mb, r.repeats,
+                  ww::ops::isa_name(ww::ops::current_isa()));
     }
     std::printf("\n]\n");
-  }
-  if (!list_only && results.empty()) {
-    std::fprintf(stderr, "ww-bench: no workload matches --filter '%s' (see --list)\n", filter.c_str());
-    return 2;
   }
   return 0;
 }
