@@ -136,9 +136,14 @@ class Canvas {
   std::vector<unsigned char> rgb_;
 };
 
+// Whole numbers up to a million in full (sample sizes: 1024, not 1.02E+03), others in 3 digits.
 std::string tick_label(double v) {
   char text[32];
-  std::snprintf(text, sizeof text, "%.3g", v);
+  if (v == std::round(v) && std::fabs(v) < 1e6) {
+    std::snprintf(text, sizeof text, "%.0f", v);
+  } else {
+    std::snprintf(text, sizeof text, "%.3g", v);
+  }
   return text;
 }
 
