@@ -57,11 +57,17 @@ std::vector<double> tridiagonalize(std::vector<double>& a, std::size_t n, std::v
 // Implicit QL with Wilkinson shifts on the tridiagonal (d, e); rotations applied to z's columns.
 void diagonalize_tridiagonal(std::vector<double>& d, std::vector<double>& e, std::vector<double>& z, std::size_t n) {
   const double eps = std::numeric_limits<double>::epsilon();
+  // A subdiagonal entry is negligible next to its two diagonal ones, or next to the whole matrix:
+  // between eigenvalues that are zero but for rounding (a Gram matrix of fewer samples than
+  // dimensions) the first test alone never holds.
+  double norm = 0.0;
+  for (std::size_t i = 0; i < n; ++i) norm = std::max(norm, std::fabs(d[i]) + std::fabs(e[i]));
+  const double negligible = eps * norm;
   for (std::size_t l = 0; l < n; ++l) {
     for (int iteration = 0;; ++iteration) {
       std::size_t m = l;
       for (; m + 1 < n; ++m)
-        if (std::fabs(e[m]) <= eps * (std::fabs(d[m]) + std::fabs(d[m + 1]))) break;
+        if (std::fabs(e[m]) <= eps * (std::fabs(d[m]) + std::fabs(d[m + 1])) || std::fabs(e[m]) <= negligible) break;
       if (m == l) break;
       if (iteration == 100) throw std::runtime_error("symmetric_eigen: no convergence");
       double g = (d[l + 1] - d[l]) / (2.0 * e[l]);

@@ -389,6 +389,35 @@ TEST_CASE("symmetric eigendecomposition: A V = V diag(values), V orthonormal, va
     CHECK(worst_orthogonality < 1e-10);
     CHECK(std::is_sorted(eigen.values.begin(), eigen.values.end()));
   }
+  // The centred Gram matrix of fewer samples than dimensions (ridge on 64 images of a 17x17 crop):
+  // hundreds of eigenvalues that are zero but for rounding. Smooth samples (a random walk along
+  // the dimensions, like neighbouring pixels), rank 50 of 289.
+  {
+    const std::size_t samples = 51, n = 289;
+    std::vector<double> x(samples * n);
+    for (std::size_t s = 0; s < samples; ++s)
+      for (std::size_t j = 0; j < n; ++j) x[s * n + j] = (j == 0 ? 0.0 : x[s * n + j - 1]) + normal(rng);
+    for (std::size_t j = 0; j < n; ++j) {
+      double mean = 0.0;
+      for (std::size_t s = 0; s < samples; ++s) mean += x[s * n + j] / samples;
+      for (std::size_t s = 0; s < samples; ++s) x[s * n + j] -= mean;
+    }
+    std::vector<double> gram(n * n, 0.0);
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t j = 0; j < n; ++j)
+        for (std::size_t s = 0; s < samples; ++s) gram[i * n + j] += x[s * n + i] * x[s * n + j];
+    const SymmetricEigen eigen = symmetric_eigen(gram, n);
+    double worst = 0.0, largest = eigen.values.back();
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t j = 0; j < n; ++j) {
+        double rebuilt = 0.0;
+        for (std::size_t k = 0; k < n; ++k) rebuilt += eigen.vectors[i * n + k] * eigen.values[k] * eigen.vectors[j * n + k];
+        worst = std::max(worst, std::fabs(rebuilt - gram[i * n + j]));
+      }
+    CHECK(worst < 1e-9 * largest);
+    CHECK(std::fabs(eigen.values[n - samples]) < 1e-9 * largest);  // the 239th: still a zero one
+    CHECK(eigen.values[n - samples + 1] > 1e-6 * largest);
+  }
   // Repeated eigenvalues (the identity) and a rank-1 matrix.
   CHECK(symmetric_eigen({1, 0, 0, 0, 1, 0, 0, 0, 1}, 3).values == std::vector<double>{1, 1, 1});
   const SymmetricEigen rank_one = symmetric_eigen({1, 2, 2, 4}, 2);
