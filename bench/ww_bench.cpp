@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "autodiff/allocator.hpp"
 #include "autodiff/functions.hpp"
 #include "io/config.hpp"
 #include "nn/model.hpp"
@@ -216,9 +217,16 @@ struct Result {
   double bandwidth_fraction;  // of the measured memory bandwidth
 };
 
+// Starts VmHWM afresh from the current resident set.
+void reset_peak_rss() {
+  if (std::FILE* refs = std::fopen("/proc/self/clear_refs", "w")) {
+    std::fputs("5", refs);
+    std::fclose(refs);
+  }
+}
+
 // The machine's memory bandwidth on `threads` threads: memcpy of 128 MB in 1 MB chunks, read plus
-// written bytes over the best of 5 runs, in GB/s. The buffers are freed and the peak resident set
-// reset afterwards (clear_refs 5), so the rss column still shows each workload's own peak.
+// written bytes over the best of 5 runs, in GB/s.
 double measure_copy_bandwidth_gbps(int threads) {
   constexpr std::size_t floats = std::size_t{32} << 20, chunk = std::size_t{1} << 18;
   double best = 0.0;
@@ -234,14 +242,14 @@ double measure_copy_bandwidth_gbps(int threads) {
       best = std::max(best, 2.0 * floats * sizeof(float) / seconds * 1e-9);
     }
   }
-  if (std::FILE* refs = std::fopen("/proc/self/clear_refs", "w")) {
-    std::fputs("5", refs);
-    std::fclose(refs);
-  }
   return best;
 }
 
 Result measure(const Workload& w, int threads, double min_seconds) {
+  // Each workload's own peak memory: the tensors earlier workloads left in the allocator's cache
+  // (sizes this one may never ask for) go back to the system first.
+  ww::ad::empty_cache();
+  reset_peak_rss();
   ww::ops::set_num_threads(threads);
   const std::function<void()> body = w.setup();
   body();  // warm-up: caches, scratch buffers, allocator
