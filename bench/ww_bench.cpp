@@ -68,12 +68,22 @@ std::function<void()> timed_pass(std::vector<Var> inputs, std::function<Var(cons
   };
 }
 
+// For ops that memory traffic limits: passes over a tensor of `tensor_bytes` that the op must make
+// at least, forward and backward. timed_pass's forward + backward adds 8 of its own: the
+// cotangent's mul (3) and sum (1), and their gradients (1 and 3).
+struct Traffic {
+  double tensor_bytes = 0;
+  int forward_passes = 0, backward_passes = 0;
+};
+
 void add_pair(std::vector<Workload>& out, const std::string& name, double forward_flops,
-              std::function<std::vector<Var>()> make_inputs, std::function<Var(const std::vector<Var>&)> f) {
+              std::function<std::vector<Var>()> make_inputs, std::function<Var(const std::vector<Var>&)> f,
+              const Traffic& traffic = {}) {
   for (bool backward : {false, true}) {
     // Backward of a linear op costs two forward passes (input and weight gradients).
+    const int passes = traffic.forward_passes + (backward ? 8 + traffic.backward_passes : 0);
     out.push_back({name + (backward ? "_fwdbwd" : "_fwd"), forward_flops * (backward ? 3 : 1),
-                   [=] { return timed_pass(make_inputs(), f, backward); }});
+                   [=] { return timed_pass(make_inputs(), f, backward); }, traffic.tensor_bytes * passes});
   }
 }
 
@@ -97,8 +107,12 @@ std::vector<Workload> workloads() {
   }
   const Shape activation{64, 32, 40, 40};
   auto one_input = [activation] { return std::vector<Var>{Var::parameter(random_tensor(activation, 3))}; };
-  add_pair(list, "softplus", 0, one_input, [](const std::vector<Var>& in) { return ww::ad::softplus(in[0]); });
-  add_pair(list, "relu", 0, one_input, [](const std::vector<Var>& in) { return ww::ad::relu(in[0]); });
+  // A nonlinearity reads x and writes y; its backward reads x and dy and writes dx. Batch norm
+  // also reads x for its statistics, and its backward first reads x and dy for its sums.
+  const double activation_bytes = 4.0 * activation[0] * activation[1] * activation[2] * activation[3];
+  const Traffic nonlinearity{activation_bytes, 2, 3}, normalisation{activation_bytes, 3, 5};
+  add_pair(list, "softplus", 0, one_input, [](const std::vector<Var>& in) { return ww::ad::softplus(in[0]); }, nonlinearity);
+  add_pair(list, "relu", 0, one_input, [](const std::vector<Var>& in) { return ww::ad::relu(in[0]); }, nonlinearity);
   auto state = std::make_shared<ww::ad::BatchNormState>(ww::ad::BatchNormState::init(32));
   add_pair(list, "batchnorm",
            0,
@@ -106,19 +120,8 @@ std::vector<Workload> workloads() {
              return std::vector<Var>{Var::parameter(random_tensor(activation, 4)),
                                      Var::parameter(Tensor::full({32}, 1.f)), Var::parameter(Tensor::zeros({32}))};
            },
-           [state](const std::vector<Var>& in) { return ww::ad::batchnorm2d(in[0], in[1], in[2], *state, true); });
-  // Passes over the activation each op must make at least. Forward: the nonlinearity reads x and
-  // writes y (2); batch norm also reads x once for its statistics (3). Forward + backward adds
-  // timed_pass's cotangent (mul 3, sum 1; backward: the sum's gradient 1, the mul's 3) and the
-  // op's backward: read x and dy, write dx (3); batch norm first reads x and dy for its sums (5).
-  const double tensor_bytes = 4.0 * 64 * 32 * 40 * 40;
-  for (Workload& w : list) {
-    const bool norm = w.name.rfind("batchnorm", 0) == 0;
-    if (!norm && w.name.rfind("softplus", 0) != 0 && w.name.rfind("relu", 0) != 0) continue;
-    const bool backward = w.name.size() > 7 && w.name.compare(w.name.size() - 7, 7, "_fwdbwd") == 0;
-    const double passes = (norm ? 3 : 2) + (backward ? 8 + (norm ? 5 : 3) : 0);
-    w.bytes = passes * tensor_bytes;
-  }
+           [state](const std::vector<Var>& in) { return ww::ad::batchnorm2d(in[0], in[1], in[2], *state, true); },
+           normalisation);
   // Readouts on a core output [B, K, H, W]: forward, and forward + backward into the core output
   // and the readout's parameters.
   struct ReadoutWorkload {
