@@ -216,6 +216,29 @@ TEST_CASE("ww-repro --samples and --models run a chosen point of an experiment's
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("ww-repro --resume takes back the fits an earlier run kept and fits only the rest") {
+  const std::string dir = temporary_folder("repro-resume");
+  REQUIRE(run("ww-repro", {"mini", "--samples", "300", "--models", "ridge", "--out", dir}).exit_code == 0);
+  const auto first = nlohmann::json::parse(std::ifstream(dir + "/summary.json"));
+  const CommandResult resumed = run("ww-repro", {"mini", "--samples", "300", "400", "--models", "ridge", "--resume", "--out", dir});
+  INFO(resumed.output);
+  REQUIRE(resumed.exit_code == 0);
+  CHECK(resumed.output.find("D=300    FEV") != std::string::npos);
+  CHECK(resumed.output.find("[kept]") != std::string::npos);
+  const auto summary = nlohmann::json::parse(std::ifstream(dir + "/summary.json"));
+  REQUIRE(summary["results"].size() == 2);
+  CHECK(summary["finished"] == true);
+  CHECK(summary["results"][0] == first["results"][0]);
+  CHECK(summary["results"][1]["samples"] == 400);
+  // A kept fit outside the resumed run's grid stays in the summary.
+  REQUIRE(run("ww-repro", {"mini", "--samples", "400", "--models", "ridge", "--resume", "--out", dir}).exit_code == 0);
+  CHECK(nlohmann::json::parse(std::ifstream(dir + "/summary.json"))["results"].size() == 2);
+  const CommandResult other_seed = run("ww-repro", {"mini", "--samples", "300", "--models", "ridge", "--resume", "--seed", "2", "--out", dir});
+  CHECK(other_seed.exit_code == 2);
+  CHECK(other_seed.output.find(dir + "/summary.json: field 'seed' is 1, this run's is 2") != std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("cell types from feature weights: the largest |weight| names the type, under the best channel matching") {
   // Channel 1 carries type 0 and channel 0 type 1 (the model's channel order is arbitrary).
   const ad::Tensor features = ad::Tensor::from_values({2, 4}, {0.1f, -0.2f, 0.9f, 0.6f,    // channel 0

@@ -6,15 +6,20 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <functional>
 #include <map>
+#include <numeric>
 #include <nlohmann/json.hpp>
 
 #include "io/atomic_file.hpp"
 #include "io/figures.hpp"
 #include "io/nonlinear_populations.hpp"
+#include "io/npy.hpp"
 #include "ops/isa.hpp"
 #include "ops/parallel.hpp"
 #include "tools/cli.hpp"
@@ -152,17 +157,6 @@ void write_nonlinear_figures(const std::string& out, const Result& cnn, const ww
   written.push_back(weight_file);
 }
 
-// Prints a result as it arrives (runs take minutes) and keeps it.
-void add_result(const Result& r, std::vector<Result>& results) {
-  std::printf("  %-15s N=%-5lld D=%-6lld %s %6.3f  (%s) %.1f s", r.model.c_str(), static_cast<long long>(r.neurons),
-              static_cast<long long>(r.samples), r.metric == "fev" ? "FEV" : r.metric.c_str(), r.score, r.chosen.c_str(), r.seconds);
-  if (r.type_accuracy >= 0) std::printf("; %.1f%% of cells typed right by their largest feature weight", 100 * r.type_accuracy);
-  if (r.type_ari >= -1) std::printf("; k-means of the barcodes: ARI %.3f", r.type_ari);
-  std::printf("\n");
-  std::fflush(stdout);
-  results.push_back(r);
-}
-
 nlohmann::json to_json(const Result& r) {
   nlohmann::json j = {{"model", r.model}, {"neurons", r.neurons}, {"samples", r.samples}, {r.metric, r.score}, {"seconds", r.seconds},
                       {"chosen", r.chosen}};
@@ -171,6 +165,142 @@ nlohmann::json to_json(const Result& r) {
   if (r.type_ari >= -1) j["type_ari"] = r.type_ari;
   return j;
 }
+
+// What a run has finished, kept in DIR as each fit ends: summary.json (marked unfinished) and each
+// fit's tensors in DIR/fits/. Full grids run for hours: an interrupted run loses only the fit in
+// progress, and --resume takes the kept fits back instead of refitting them.
+class KeptResults {
+ public:
+  // `run` names what makes results comparable (experiment, --quick, seed, ...); --resume requires
+  // the kept summary's to be the same.
+  KeptResults(std::string out, nlohmann::json run, bool resume)
+      : out_(std::move(out)), run_(std::move(run)), start_(std::chrono::steady_clock::now()) {
+    if (resume) load();
+  }
+
+  // The kept result of `model` with `neurons` and `samples`, or else fit()'s, kept.
+  Result obtain(const std::string& model, std::int64_t neurons, std::int64_t samples, const std::function<Result()>& fit) {
+    const auto kept = earlier_.find(key(model, neurons, samples));
+    if (kept == earlier_.end()) {
+      add(fit());
+    } else {
+      print(kept->second, " [kept]");
+      results_.push_back(std::move(kept->second));
+      earlier_.erase(kept);
+    }
+    return results_.back();
+  }
+
+  // Prints a result as it arrives (fits take minutes) and keeps it.
+  void add(Result r) {
+    print(r, "");
+    std::vector<std::pair<std::string, ww::ad::Tensor>> tensors;
+    for (const auto& [name, tensor] : {std::pair{"kernels", r.kernels}, {"features", r.features}, {"masks", r.masks}})
+      if (tensor.defined()) tensors.emplace_back(name, tensor);
+    if (!tensors.empty()) {
+      std::filesystem::create_directories(out_ + "/fits");
+      ww::io::write_npz(tensor_file(r.model, r.neurons, r.samples), tensors);
+    }
+    results_.push_back(std::move(r));
+    save(false, {});
+  }
+
+  const std::vector<Result>& all() const { return results_; }
+
+  // The finished summary: this run's results, then kept ones outside this run's grid.
+  void finish(const std::vector<std::string>& figures) {
+    for (auto& [k, r] : earlier_) results_.push_back(std::move(r));
+    earlier_.clear();
+    save(true, figures);
+  }
+
+  double seconds() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
+
+ private:
+  static std::string key(const std::string& model, std::int64_t neurons, std::int64_t samples) {
+    return model + "/" + std::to_string(neurons) + "/" + std::to_string(samples);
+  }
+
+  std::string tensor_file(std::string model, std::int64_t neurons, std::int64_t samples) const {
+    for (char& c : model)
+      if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+    return out_ + "/fits/" + model + "-N" + std::to_string(neurons) + "-D" + std::to_string(samples) + ".npz";
+  }
+
+  static void print(const Result& r, const char* note) {
+    std::printf("  %-15s N=%-5lld D=%-6lld %s %6.3f  (%s) %.1f s", r.model.c_str(), static_cast<long long>(r.neurons),
+                static_cast<long long>(r.samples), r.metric == "fev" ? "FEV" : r.metric.c_str(), r.score, r.chosen.c_str(), r.seconds);
+    if (r.type_accuracy >= 0) std::printf("; %.1f%% of cells typed right by their largest feature weight", 100 * r.type_accuracy);
+    if (r.type_ari >= -1) std::printf("; k-means of the barcodes: ARI %.3f", r.type_ari);
+    std::printf("%s\n", note);
+    std::fflush(stdout);
+  }
+
+  void save(bool finished, const std::vector<std::string>& figures) const {
+    nlohmann::json summary = run_;
+    double fit_seconds = 0.0;
+    summary["results"] = nlohmann::json::array();
+    for (const Result& r : results_) {
+      summary["results"].push_back(to_json(r));
+      fit_seconds += r.seconds;
+    }
+    summary["finished"] = finished;
+    summary["threads"] = ww::ops::num_threads();
+    summary["seconds"] = seconds();
+    summary["fit_seconds"] = fit_seconds;  // every result's, kept ones' included: the grid's cost
+    summary["figures"] = figures;
+    ww::io::write_file_atomically(out_ + "/summary.json", summary.dump(2) + "\n");
+  }
+
+  // The results (and tensors) of an earlier run of the same experiment in this folder.
+  void load() {
+    const std::string path = out_ + "/summary.json";
+    if (!std::filesystem::exists(path)) {
+      std::printf("--resume: no %s yet, starting from the beginning\n", path.c_str());
+      return;
+    }
+    std::ifstream in(path);
+    const nlohmann::json kept = nlohmann::json::parse(in, nullptr, false);
+    if (kept.is_discarded() || !kept.is_object() || !kept.contains("results") || !kept["results"].is_array())
+      throw std::runtime_error(path + ": not a ww-repro summary (expected a JSON object with a 'results' list)");
+    for (const auto& [field, value] : run_.items()) {
+      if (kept.value(field, nlohmann::json()) != value)
+        throw std::runtime_error(path + ": field '" + field + "' is " + kept.value(field, nlohmann::json()).dump() + ", this run's is " +
+                                 value.dump() + " (--resume continues the same experiment; choose another --out)");
+    }
+    for (const nlohmann::json& j : kept["results"]) {
+      try {
+        Result r;
+        r.model = j.at("model").get<std::string>();
+        r.neurons = j.at("neurons").get<std::int64_t>();
+        r.samples = j.at("samples").get<std::int64_t>();
+        r.metric = j.contains("fev") ? "fev" : "correlation_to_average";
+        r.score = j.at(r.metric).get<double>();
+        r.seconds = j.at("seconds").get<double>();
+        r.chosen = j.at("chosen").get<std::string>();
+        r.validation_loss = j.value("validation_loss", r.validation_loss);
+        r.type_accuracy = j.value("type_accuracy", r.type_accuracy);
+        r.type_ari = j.value("type_ari", r.type_ari);
+        const std::string tensors = tensor_file(r.model, r.neurons, r.samples);
+        if (std::filesystem::exists(tensors)) {
+          std::map<std::string, ww::io::NpyArray> arrays = ww::io::read_npz(tensors);
+          for (auto& [name, tensor] : {std::pair{"kernels", &r.kernels}, {"features", &r.features}, {"masks", &r.masks}})
+            if (arrays.count(name)) *tensor = arrays.at(name).to_tensor();
+        }
+        earlier_.emplace(key(r.model, r.neurons, r.samples), std::move(r));
+      } catch (const nlohmann::json::exception& e) {
+        throw std::runtime_error(path + ": result " + j.dump() + " lacks a field or has the wrong type (" + e.what() + ")");
+      }
+    }
+    std::printf("--resume: %zu results kept in %s\n", earlier_.size(), path.c_str());
+  }
+
+  std::string out_;
+  nlohmann::json run_;
+  std::chrono::steady_clock::time_point start_;
+  std::vector<Result> results_;
+  std::map<std::string, Result> earlier_;  // kept by an earlier run and not yet taken back
+};
 
 // Fig. 4: the two learned kernels beside each type's average true kernel, and each neuron's two
 // feature weights coloured by its true type.
@@ -218,8 +348,17 @@ std::vector<ww::io::Series> fev_lines(const std::vector<Result>& results, Name n
   }
   std::vector<ww::io::Series> series;
   for (std::size_t i = 0; i < order.size(); ++i) {
-    series.push_back(by_name[order[i]]);
-    series.back().colour = ww::io::palette(i);
+    // In order of x: kept results of a resumed run may come after the run's own.
+    const ww::io::Series& unsorted = by_name[order[i]];
+    std::vector<std::size_t> by_x(unsorted.x.size());
+    std::iota(by_x.begin(), by_x.end(), std::size_t{0});
+    std::stable_sort(by_x.begin(), by_x.end(), [&](std::size_t a, std::size_t b) { return unsorted.x[a] < unsorted.x[b]; });
+    ww::io::Series s{unsorted.label, {}, {}, ww::io::palette(i)};
+    for (const std::size_t j : by_x) {
+      s.x.push_back(unsorted.x[j]);
+      s.y.push_back(unsorted.y[j]);
+    }
+    series.push_back(std::move(s));
   }
   return series;
 }
@@ -274,8 +413,7 @@ Result fit_linear_cnn(const Plan& plan, const ww::io::Population& p, std::uint64
 }
 
 void run_linear(const std::string& experiment, const Plan& plan, std::uint64_t seed, const std::string& out,
-                std::vector<Result>& results, std::vector<std::string>& figures) {
-  const auto report = [&](const Result& r) { add_result(r, results); };
+                KeptResults& results, std::vector<std::string>& figures) {
   ww::io::Population largest;
   for (const std::int64_t samples : plan.samples) {
     for (const std::int64_t neurons : plan.neurons) {
@@ -286,23 +424,24 @@ void run_linear(const std::string& experiment, const Plan& plan, std::uint64_t s
       population.seed = seed;
       population.two_types = plan.two_types;
       ww::io::Population p = ww::io::make_population(population);
-      if (plan.cnn) report(fit_linear_cnn(plan, p, seed));
+      if (plan.cnn) results.obtain("cnn", neurons, samples, [&] { return fit_linear_cnn(plan, p, seed); });
       if (neurons != plan.neurons.back()) continue;
       for (const std::string& kind : plan.regressions) {
-        report(ww::experiments::fit_regression(p, kind, std::min(neurons, plan.regression_neurons)));
+        const std::int64_t fitted = std::min(neurons, plan.regression_neurons);
+        results.obtain(kind, fitted, samples, [&] { return ww::experiments::fit_regression(p, kind, fitted); });
       }
       largest = std::move(p);
     }
   }
   if (plan.two_types) {
-    if (!results.empty()) write_type_figures(out, results.front(), largest, figures);
+    if (!results.all().empty()) write_type_figures(out, results.all().front(), largest, figures);
   } else {
-    write_figures(out, experiment, results, largest, plan, figures);
+    write_figures(out, experiment, results.all(), largest, plan, figures);
   }
 }
 
 void run_nonlinear(const std::string& experiment, const NonlinearPlan& plan, const std::string& teacher, const std::string& photos,
-                   std::uint64_t seed, const std::string& out, std::vector<Result>& results, std::vector<std::string>& figures) {
+                   std::uint64_t seed, const std::string& out, KeptResults& results, std::vector<std::string>& figures) {
   Result last_cnn;
   ww::io::Population last_population;
   for (const std::int64_t types : plan.types) {
@@ -326,22 +465,24 @@ void run_nonlinear(const std::string& experiment, const NonlinearPlan& plan, con
           model.training.schedule = plan.schedule;
           candidates.push_back({model, description, nullptr});
         }
-        Result r = ww::experiments::fit_cnn(p, readout_model_name(readout), candidates);
-        // Matching channels to types tries every permutation: affordable up to 8 types.
-        if (r.features.defined() && types <= 8) r.type_accuracy = ww::experiments::type_accuracy(r.features, p.types);
-        if (r.features.defined()) r.type_ari = ww::experiments::type_clustering_ari(r.features, p.types, seed);
-        add_result(r, results);
+        const Result r = results.obtain(readout_model_name(readout), neurons, samples, [&] {
+          Result fitted = ww::experiments::fit_cnn(p, readout_model_name(readout), candidates);
+          // Matching channels to types tries every permutation: affordable up to 8 types.
+          if (fitted.features.defined() && types <= 8) fitted.type_accuracy = ww::experiments::type_accuracy(fitted.features, p.types);
+          if (fitted.features.defined()) fitted.type_ari = ww::experiments::type_clustering_ari(fitted.features, p.types, seed);
+          return fitted;
+        });
         if (readout == ww::nn::ReadoutKind::factorized) last_cnn = r;
       }
-      if (plan.glm) add_result(ww::experiments::fit_glm_baseline(p, seed), results);
+      if (plan.glm) results.obtain("glm", neurons, samples, [&] { return ww::experiments::fit_glm_baseline(p, seed); });
       last_population = std::move(p);
     }
   }
-  if (plan.samples.size() > 1) write_fev_vs_samples(out, experiment, fev_lines(results, [](const Result& r) { return r.model; }, samples_of), figures);
+  if (plan.samples.size() > 1) write_fev_vs_samples(out, experiment, fev_lines(results.all(), [](const Result& r) { return r.model; }, samples_of), figures);
   if (plan.types.size() > 1) {
     const std::string plot = out + "/fev_vs_types.png";
     const auto types_of = [&](const Result& r) { return static_cast<double>(r.neurons / plan.units_per_type); };
-    ww::io::write_line_plot_png(plot, fev_lines(results, [](const Result& r) { return r.model; }, types_of),
+    ww::io::write_line_plot_png(plot, fev_lines(results.all(), [](const Result& r) { return r.model; }, types_of),
                                 {experiment + ": FEV vs cell types at " + std::to_string(plan.samples.back()) + " samples", "cell types", "FEV", true, 0.0, 1.0});
     figures.push_back(plot);
   }
@@ -362,7 +503,7 @@ void plot_efficiency(const std::vector<Result>& results, const std::string& metr
 // Data efficiency (issue 7): a core fitted to one population, frozen and transferred to another
 // population of the same cell type, against training there from scratch, for growing numbers of
 // images, with the factorized and the Gaussian readout (each transferring a core fitted with it).
-void run_efficiency(bool quick, std::uint64_t seed, const std::string& out, std::vector<Result>& results, std::vector<std::string>& figures) {
+void run_efficiency(bool quick, std::uint64_t seed, const std::string& out, KeptResults& results, std::vector<std::string>& figures) {
   constexpr std::int64_t neurons = 100;
   const float mask_l1 = 0.1f / static_cast<float>(neurons);
   ww::io::PopulationConfig source_population;
@@ -384,19 +525,19 @@ void run_efficiency(bool quick, std::uint64_t seed, const std::string& out, std:
     }
     const std::string kind = readout_model_name(readout) == "cnn" ? "factorized" : "gaussian";
     const Result core = ww::experiments::fit_cnn(source, kind + " source", {{config, "2048 images", nullptr}});
-    add_result(core, results);
+    results.add(core);
     for (const std::int64_t d : samples) {
       ww::io::PopulationConfig target = source_population;
       target.train_samples = d;
       target.seed = seed + 1;  // other neurons at other places, the same cell type
       const ww::io::Population p = ww::io::make_population(target);
       config.training.freeze_core = false;
-      add_result(ww::experiments::fit_cnn(p, kind, {{config, "from scratch", nullptr}}), results);
+      results.add(ww::experiments::fit_cnn(p, kind, {{config, "from scratch", nullptr}}));
       config.training.freeze_core = true;
-      add_result(ww::experiments::fit_cnn(p, kind + "+core", {{config, "frozen source core", core.checkpoint}}), results);
+      results.add(ww::experiments::fit_cnn(p, kind + "+core", {{config, "frozen source core", core.checkpoint}}));
     }
   }
-  plot_efficiency(results, "FEV", "frozen core of a 2048-image source", out + "/fev_vs_images.png", figures);
+  plot_efficiency(results.all(), "FEV", "frozen core of a 2048-image source", out + "/fev_vs_images.png", figures);
 }
 
 // Data efficiency on two recordings: the configured model trained on all of `source_path`, its
@@ -404,7 +545,7 @@ void run_efficiency(bool quick, std::uint64_t seed, const std::string& out, std:
 // training there from scratch; factorized and Gaussian readouts; scored by the test correlation
 // to the average over repeats.
 void run_efficiency_on_recordings(const std::string& source_path, const std::string& target_path, const ww::io::Config& base, bool quick,
-                                  const std::string& out, std::vector<Result>& results, std::vector<std::string>& figures) {
+                                  const std::string& out, KeptResults& results, std::vector<std::string>& figures) {
   const ww::io::Recording source = ww::io::load_recording(source_path), target = ww::io::load_recording(target_path);
   const std::int64_t available = target.train.images.shape()[0];
   std::vector<std::int64_t> images;
@@ -415,16 +556,16 @@ void run_efficiency_on_recordings(const std::string& source_path, const std::str
     config.model.readout.kind = readout;
     const std::string kind = readout_model_name(readout) == "cnn" ? "factorized" : "gaussian";
     Result core = ww::experiments::fit_recording(source, ww::io::training_split(source), kind + " source", {config, "all images", nullptr});
-    add_result(core, results);
+    results.add(core);
     for (const std::int64_t d : images) {
       const ww::io::TrainingSplit split = ww::experiments::first_training_images(target, d);
       config.training.freeze_core = false;
-      add_result(ww::experiments::fit_recording(target, split, kind, {config, "from scratch", nullptr}), results);
+      results.add(ww::experiments::fit_recording(target, split, kind, {config, "from scratch", nullptr}));
       config.training.freeze_core = true;
-      add_result(ww::experiments::fit_recording(target, split, kind + "+core", {config, "frozen source core", core.checkpoint}), results);
+      results.add(ww::experiments::fit_recording(target, split, kind + "+core", {config, "frozen source core", core.checkpoint}));
     }
   }
-  plot_efficiency(results, "test correlation", "frozen core of " + ww::io::recording_name(source_path), out + "/correlation_vs_images.png",
+  plot_efficiency(results.all(), "test correlation", "frozen core of " + ww::io::recording_name(source_path), out + "/correlation_vs_images.png",
                   figures);
 }
 
@@ -496,14 +637,18 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(std::int64_t{8}, std::int64_t{1} << 24));
   app.add_option("--models", models,
                  "fit only these models: fig3, fig4, mini: cnn ridge lasso ols; fig5b, fig5e: cnn fixed_mask fully_connected glm");
+  bool resume = false;
+  app.add_flag("--resume", resume,
+               "take back the fits an earlier, interrupted run of the same experiment kept in --out (its summary.json and fits/) "
+               "instead of fitting them again");
   CLI11_PARSE(app, argc, argv);
   if (out.empty()) out = "results/" + experiment;
   if (!recordings.empty() && (experiment != "efficiency" || recordings.size() != 2)) {
     std::fprintf(stderr, "ww-repro: --data takes two recordings (source, target), for the efficiency experiment only\n");
     return int{ww::tools::bad_input};
   }
-  if (experiment == "efficiency" && !(samples.empty() && models.empty())) {
-    std::fprintf(stderr, "ww-repro: --samples and --models choose points of fig3, fig4, fig5b, fig5e and mini, not of efficiency\n");
+  if (experiment == "efficiency" && !(samples.empty() && models.empty() && !resume)) {
+    std::fprintf(stderr, "ww-repro: --samples, --models and --resume are for fig3, fig4, fig5b, fig5e and mini, not for efficiency\n");
     return int{ww::tools::bad_input};
   }
 
@@ -511,14 +656,15 @@ int main(int argc, char** argv) {
     ww::ops::set_num_threads(threads);
     std::filesystem::create_directories(out);
     const bool nonlinear = experiment == "fig5b" || experiment == "fig5e";
-    const auto start = std::chrono::steady_clock::now();
     const char* population_kind = nonlinear ? (teacher == "v1" ? "V1-like nonlinear population (SPEC 4.3)" : "random-CNN nonlinear population (SPEC 4.3)")
                                   : experiment == "fig4"       ? "two-type DoG population (SPEC 4.2)"
                                   : experiment == "efficiency" ? (recordings.empty() ? "two linear DoG populations of one cell type" : "two recordings")
                                                                : "linear DoG population (SPEC 4.1)";
     std::printf("ww-repro %s%s: %s, %s, %d threads, results in %s\n", experiment.c_str(), quick ? " --quick" : "", population_kind,
                 ww::ops::isa_name(ww::ops::current_isa()), ww::ops::num_threads(), out.c_str());
-    std::vector<Result> results;
+    // --samples and --models only choose points: a kept point is the same fit whichever run made it.
+    const nlohmann::json run = {{"experiment", experiment}, {"quick", quick}, {"seed", seed}, {"teacher", teacher}, {"photos", photos}};
+    KeptResults results(out, run, resume);
     std::vector<std::string> figures;
     if (nonlinear) {
       NonlinearPlan plan = nonlinear_plan_for(experiment, quick);
@@ -536,12 +682,8 @@ int main(int argc, char** argv) {
       if (!models.empty()) select_models(models, plan);
       run_linear(experiment, plan, seed, out, results, figures);
     }
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    nlohmann::json summary = {{"experiment", experiment}, {"quick", quick}, {"seed", seed}, {"threads", ww::ops::num_threads()},
-                              {"seconds", seconds}, {"results", nlohmann::json::array()}, {"figures", figures}};
-    for (const Result& r : results) summary["results"].push_back(to_json(r));
-    ww::io::write_file_atomically(out + "/summary.json", summary.dump(2) + "\n");
-    std::printf("done in %.0f s: %s/summary.json", seconds, out.c_str());
+    results.finish(figures);
+    std::printf("done in %.0f s: %s/summary.json", results.seconds(), out.c_str());
     for (const std::string& f : figures) std::printf(", %s", f.c_str());
     std::printf("\n");
     return int{ww::tools::ok};
