@@ -53,7 +53,7 @@ void bilinear_sample_forward(const float* map, const float* positions, float* ou
   const std::size_t pixels = s.height * s.width;
   parallel_for(s.batch, 1, [&](std::size_t, std::size_t b, std::size_t) {
     float* features = scratch(ScratchSlot::channels_last, pixels * s.channels);
-    k.transpose(s.channels, pixels, map + b * s.channels * pixels, features);  // a pixel's features contiguous
+    k.transpose(s.channels, pixels, map + b * s.channels * pixels, pixels, features, s.channels);  // a pixel's features contiguous
     for (std::size_t n = 0; n < s.neurons; ++n) {
       const float* pos = position_of(positions, b, n, s);
       const Corners c = corners_at(pos[0], pos[1], s);
@@ -76,7 +76,7 @@ void bilinear_sample_backward(const float* map, const float* positions, const fl
   std::vector<float> position_partials(shared ? s.batch * s.neurons * 2 : 0, 0.f);
   parallel_for(s.batch, 1, [&](std::size_t, std::size_t b, std::size_t) {
     float* features = scratch(ScratchSlot::channels_last, pixels * s.channels);
-    k.transpose(s.channels, pixels, map + b * s.channels * pixels, features);  // a pixel's features contiguous
+    k.transpose(s.channels, pixels, map + b * s.channels * pixels, pixels, features, s.channels);  // a pixel's features contiguous
     float* feature_grad = nullptr;
     if (dmap != nullptr) {
       feature_grad = scratch(ScratchSlot::column_grad, pixels * s.channels);

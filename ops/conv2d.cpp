@@ -4,6 +4,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "ops/matmul.hpp"
 #include "ops/parallel.hpp"
@@ -71,12 +72,19 @@ void im2col(const float* image, float* cols, const Conv2dShape& s) {
   });
 }
 
-// image += the column matrix folded back (the adjoint of im2col).
-void col2im_add(const float* cols, float* image, const Conv2dShape& s) {
+// image += the column matrix of output rows [oy_begin, oy_end) folded back (the adjoint of im2col):
+// cols[r, (oy - oy_begin) * out_width + ox], rows `stride` apart.
+void col2im_add(const float* cols, std::size_t stride, std::size_t oy_begin, std::size_t oy_end, float* image, const Conv2dShape& s) {
   const auto& k = simd::kernels();
-  const std::size_t stride = column_stride(s);
   each_column_block(s, [&](const ColumnBlock& b) {
-    k.axpy_rows(b.rows, b.len, 1.f, cols + b.r * stride + column_offset(s, b), s.out_width, image + image_offset(s, b), s.width);
+    ColumnBlock band = b;
+    band.oy = std::max(b.oy, oy_begin);
+    const std::size_t oy_last = std::min(b.oy + b.rows, oy_end);
+    if (band.oy >= oy_last) return;
+    band.iy = b.iy + (band.oy - b.oy);
+    band.rows = oy_last - band.oy;
+    k.axpy_rows(band.rows, band.len, 1.f, cols + b.r * stride + column_offset(s, band) - oy_begin * s.out_width, s.out_width,
+                image + image_offset(s, band), s.width);
   });
 }
 
@@ -87,8 +95,11 @@ struct Columns {
   bool padded;  // rows readable up to their stride (gemm_serial's b_padded)
 };
 
+// The distance between rows of columns_of's matrix.
+std::size_t columns_row_stride(const Conv2dShape& s) { return direct_columns(s) ? pixels(s) : column_stride(s); }
+
 Columns columns_of(const float* image, const Conv2dShape& s) {
-  if (direct_columns(s)) return {image, pixels(s), false};
+  if (direct_columns(s)) return {image, columns_row_stride(s), false};
   float* cols = scratch(ScratchSlot::columns, column_rows(s) * column_stride(s));
   im2col(image, cols, s);
   return {cols, column_stride(s), true};
@@ -100,6 +111,24 @@ Columns columns_of(const float* image, const Conv2dShape& s) {
 bool direct_single_channel(const Conv2dShape& s) { return s.in_channels == 1 && s.out_channels <= 4; }
 
 bool unpadded(const Conv2dShape& s) { return s.pad_top == 0 && s.pad_left == 0 && s.out_height + s.kernel_h - 1 == s.height && s.out_width + s.kernel_w - 1 == s.width; }
+
+// A valid convolution's column matrix read where it lies, in "wide rows": output pixels are taken
+// over whole input rows (pixel oy * width + ox, ox up to width - 1), so row r = (c, ky, kx) of the
+// column matrix is the image itself from offset (c * height + ky) * width + kx. No im2col copy,
+// at width / out_width times the products (the pixels past out_width do not exist and get zero
+// gradient). Worth it where the column matrix would not fit in L2 (conv_nl2's is 4 MB an image):
+// copying it out and reading it back cost more than the extra products.
+bool wide_rows(const Conv2dShape& s) {
+  return unpadded(s) && !direct_columns(s) && 8 * s.width <= 9 * s.out_width &&
+         column_rows(s) * pixels(s) * sizeof(float) > (std::size_t{1} << 20);
+}
+// The wide pixels the products run over: the last output row stops at out_width, so no row reads
+// past the image.
+std::size_t wide_pixels(const Conv2dShape& s) { return (s.out_height - 1) * s.width + s.out_width; }
+std::size_t wide_row_offset(const Conv2dShape& s, std::size_t r) {
+  const std::size_t taps = s.kernel_h * s.kernel_w, c = r / taps, ky = r % taps / s.kernel_w, kx = r % s.kernel_w;
+  return (c * s.height + ky) * s.width + kx;
+}
 
 // Several input channels but few output channels, unpadded: direct multi-channel correlation
 // (ops/simd/correlate_impl.hpp). The weight gradient is direct for 3- and 5-wide kernels there and
@@ -193,6 +222,12 @@ void weight_gradient(const float* x, const float* dy, float* dw, const Conv2dSha
   const std::size_t chunks = chunk_count(s.batch, grain);
   // The calling thread's scratch: the tasks below use other slots.
   float* partials = scratch(ScratchSlot::partials, chunks * weight_size);
+  // Where each row of the column matrix starts: in the image itself with wide rows.
+  std::vector<std::size_t> row_offsets;
+  if (!direct_single_channel(s) && !direct_weight_gradient(s)) {
+    row_offsets.resize(R);
+    for (std::size_t r = 0; r < R; ++r) row_offsets[r] = wide_rows(s) ? wide_row_offset(s, r) : r * columns_row_stride(s);
+  }
   parallel_for(s.batch, grain, [&](std::size_t chunk, std::size_t begin, std::size_t end) {
     float* partial = partials + chunk * weight_size;
     if (direct_single_channel(s)) {
@@ -228,11 +263,21 @@ void weight_gradient(const float* x, const float* dy, float* dw, const Conv2dSha
     // time reducing).
     const auto& k = simd::kernels();
     std::memset(partial, 0, weight_size * sizeof(float));
-    float* dy_t = scratch(ScratchSlot::channels_last, P * s.out_channels);
+    const bool wide = wide_rows(s);
+    const std::size_t products = wide ? wide_pixels(s) : P;
+    float* dy_t = scratch(ScratchSlot::channels_last, products * s.out_channels);
+    if (wide) std::memset(dy_t, 0, products * s.out_channels * sizeof(float));  // the pixels that do not exist
     for (std::size_t b = begin; b < end; ++b) {
-      k.transpose(s.out_channels, P, dy + b * s.out_channels * P, dy_t);
+      const float* dy_b = dy + b * s.out_channels * P;
+      if (wide) {
+        for (std::size_t oy = 0; oy < s.out_height; ++oy)
+          k.transpose(s.out_channels, s.out_width, dy_b + oy * s.out_width, P, dy_t + oy * s.width * s.out_channels, s.out_channels);
+        k.gemm_narrow(R, s.out_channels, products, x + b * image_size, row_offsets.data(), dy_t, s.out_channels, partial, s.out_channels);
+        continue;
+      }
+      k.transpose(s.out_channels, P, dy_b, P, dy_t, s.out_channels);
       const Columns cols = columns_of(x + b * image_size, s);
-      k.gemm_narrow(R, s.out_channels, P, cols.data, cols.stride, dy_t, s.out_channels, partial, s.out_channels);
+      k.gemm_narrow(R, s.out_channels, P, cols.data, row_offsets.data(), dy_t, s.out_channels, partial, s.out_channels);
     }
   });
   const auto& k = simd::kernels();
@@ -286,15 +331,23 @@ void input_gradient(const float* w, const float* dy, float* dx, const Conv2dShap
     return;
   }
   const PackedA weights_t = pack_a(true, R, s.out_channels, w, R);
+  // Bands of output rows whose column gradient (R x the band's pixels, at most ~512 KB) is folded
+  // back while it is still in L2, rather than streamed through memory (conv_nl2's whole column
+  // matrix is 4 MB an image).
+  const std::size_t band_rows = std::clamp<std::size_t>(512 * 1024 / sizeof(float) / (R * s.out_width), 1, s.out_height);
+  const std::size_t band_stride = ((band_rows * s.out_width + 15) / 16 | 1) * 16;  // odd lines, as column_stride
   parallel_for(s.batch, 1, [&](std::size_t, std::size_t b, std::size_t) {
     const float* dy_b = dy + b * s.out_channels * P;
     if (direct_columns(s)) {
       gemm_serial(weights_t, P, dy_b, P, 1.f, dx + b * image_size, P, false);
       return;
     }
-    float* column_grad = scratch(ScratchSlot::column_grad, R * column_stride(s));
-    gemm_serial(weights_t, P, dy_b, P, 0.f, column_grad, column_stride(s), false);
-    col2im_add(column_grad, dx + b * image_size, s);
+    float* column_grad = scratch(ScratchSlot::column_grad, R * band_stride);
+    for (std::size_t oy = 0; oy < s.out_height; oy += band_rows) {
+      const std::size_t rows = std::min(band_rows, s.out_height - oy);
+      gemm_serial(weights_t, rows * s.out_width, dy_b + oy * s.out_width, P, 0.f, column_grad, band_stride, false);
+      col2im_add(column_grad, band_stride, oy, oy + rows, dx + b * image_size, s);
+    }
   });
 }
 

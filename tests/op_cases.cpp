@@ -189,7 +189,12 @@ std::vector<OpCase> build() {
                              // The GEMM reading the column matrix in place: two panels of pixels (32 and
                              // 31), two blocks of 270 rows; then more output channels than one block of
                              // A's rows, which packs the columns instead.
-                             ConvInfo{{1, 30, 9, 11}, {8, 30, 3, 3}, false}, ConvInfo{{1, 2, 6, 9}, {100, 2, 3, 3}, false}}) {
+                             ConvInfo{{1, 30, 9, 11}, {8, 30, 3, 3}, false}, ConvInfo{{1, 2, 6, 9}, {100, 2, 3, 3}, false},
+                             // A column matrix over 1 MB: the weight gradient reads the image in wide rows.
+                             ConvInfo{{2, 16, 36, 36}, {6, 16, 5, 5}, false},
+                             // More outputs than inputs: the input gradient's column matrix in two bands
+                             // of output rows (24 and 2).
+                             ConvInfo{{2, 6, 30, 40}, {12, 6, 5, 5}, false}}) {
     const Shape sx = cv.x, sw = cv.w;
     const bool same = cv.same;
     cases.push_back({"conv2d/" + ad::shape_string(sx) + "_w" + ad::shape_string(sw) + (same ? "_same" : "_valid"), "conv2d",

@@ -47,8 +47,8 @@ inline void transpose_into(const float* src, size_t src_stride, float* dst, size
 }
 
 template <class A>
-void transpose(size_t rows, size_t cols, const float* src, float* dst) {
-  transpose_into(src, cols, dst, rows, rows, cols);
+void transpose(size_t rows, size_t cols, const float* src, size_t src_stride, float* dst, size_t dst_stride) {
+  transpose_into(src, src_stride, dst, dst_stride, rows, cols);
 }
 
 // Packs rows [0, mc) x columns [0, kc) of op(A) into panels of mr rows, the last of
@@ -210,15 +210,16 @@ void gemm_abt(size_t M, size_t N, size_t K, const float* a, size_t lda, const fl
       dot_tile<A, mr, nr>(K, a + i * lda, lda, b + j * ldb, ldb, c + i * ldc + j, ldc, M - i < mr ? M - i : mr, N - j < nr ? N - j : nr);
 }
 
-// C[rows x cols] += A[rows, K] B[K, cols] with cols <= nv vectors: A's rows are k-contiguous and
-// broadcast one float at a time, B's rows are loaded as they are: no packing, no horizontal sums.
-// Rows past `rows` repeat the last valid one (read, never stored).
+// C[rows x cols] += A[rows, K] B[K, cols] with cols <= nv vectors: A's rows (row r at a + a_rows[r])
+// are k-contiguous and broadcast one float at a time, B's rows are loaded as they are: no packing,
+// no horizontal sums. Rows past `rows` repeat the last valid one (read, never stored).
 template <class A, size_t mr, size_t nv>
-void narrow_tile(size_t K, const float* a, size_t lda, const float* b, size_t ldb, float* c, size_t ldc, size_t rows, size_t cols) {
+void narrow_tile(size_t K, const float* a, const size_t* a_rows, const float* b, size_t ldb, float* c, size_t ldc, size_t rows,
+                 size_t cols) {
   using B = Batch<A>;
   constexpr size_t w = width<A>;
   const float* a_row[mr];
-  for (size_t r = 0; r < mr; ++r) a_row[r] = a + (r < rows ? r : rows - 1) * lda;
+  for (size_t r = 0; r < mr; ++r) a_row[r] = a + a_rows[r < rows ? r : rows - 1];
   const size_t last = cols - (nv - 1) * w;  // lanes of the last vector
   B acc[mr][nv];
   clear_tile(acc);
@@ -244,19 +245,22 @@ void narrow_tile(size_t K, const float* a, size_t lda, const float* b, size_t ld
 }
 
 template <class A, size_t nv>
-void narrow_columns(size_t M, size_t K, const float* a, size_t lda, const float* b, size_t ldb, float* c, size_t ldc, size_t cols) {
+void narrow_columns(size_t M, size_t K, const float* a, const size_t* a_rows, const float* b, size_t ldb, float* c, size_t ldc,
+                    size_t cols) {
   // Tiles of about 24 accumulators (the register file holds 32 on AVX-512, 16 elsewhere).
   constexpr size_t most_rows = width<A> == 16 ? 12 : 6;
   constexpr size_t mr = (width<A> == 16 ? 24 : 12) / nv < most_rows ? (width<A> == 16 ? 24 : 12) / nv : most_rows;
   for (size_t i = 0; i < M; i += mr)
-    narrow_tile<A, mr, nv>(K, a + i * lda, lda, b, ldb, c + i * ldc, ldc, M - i < mr ? M - i : mr, cols);
+    narrow_tile<A, mr, nv>(K, a, a_rows + i, b, ldb, c + i * ldc, ldc, M - i < mr ? M - i : mr, cols);
 }
 
-// C[M,N] += A[M,K] B[K,N], both row-major as stored, for narrow N (a convolution's output channels
-// as columns: its weight gradient as columns^T x dy^T). Columns in blocks of up to 4 vectors; K in
-// blocks whose rows of B (about 24 KB) stay in L1 while every row tile of A passes over them.
+// C[M,N] += A[M,K] B[K,N], B row-major, A's row r at a + a_rows[r], for narrow N (a convolution's
+// output channels as columns: its weight gradient as columns^T x dy^T, the columns' rows where
+// they lie in the image or in a column matrix). Columns in blocks of up to 4 vectors; K in blocks
+// whose rows of B (about 24 KB) stay in L1 while every row tile of A passes over them.
 template <class A>
-void gemm_narrow(size_t M, size_t N, size_t K, const float* a, size_t lda, const float* b, size_t ldb, float* c, size_t ldc) {
+void gemm_narrow(size_t M, size_t N, size_t K, const float* a, const size_t* a_rows, const float* b, size_t ldb, float* c,
+                 size_t ldc) {
   constexpr size_t w = width<A>, most_vectors = w == 16 ? 4 : 2;
   for (size_t j = 0; j < N; j += most_vectors * w) {
     const size_t cols = N - j < most_vectors * w ? N - j : most_vectors * w;
@@ -267,14 +271,14 @@ void gemm_narrow(size_t M, size_t N, size_t K, const float* a, size_t lda, const
       const float* a_block = a + p;
       const float* b_block = b + p * ldb + j;
       if (vectors == 1) {
-        narrow_columns<A, 1>(M, kc, a_block, lda, b_block, ldb, c + j, ldc, cols);
+        narrow_columns<A, 1>(M, kc, a_block, a_rows, b_block, ldb, c + j, ldc, cols);
       } else if (vectors == 2) {
-        narrow_columns<A, 2>(M, kc, a_block, lda, b_block, ldb, c + j, ldc, cols);
+        narrow_columns<A, 2>(M, kc, a_block, a_rows, b_block, ldb, c + j, ldc, cols);
       } else if constexpr (most_vectors == 4) {
         if (vectors == 3) {
-          narrow_columns<A, 3>(M, kc, a_block, lda, b_block, ldb, c + j, ldc, cols);
+          narrow_columns<A, 3>(M, kc, a_block, a_rows, b_block, ldb, c + j, ldc, cols);
         } else {
-          narrow_columns<A, 4>(M, kc, a_block, lda, b_block, ldb, c + j, ldc, cols);
+          narrow_columns<A, 4>(M, kc, a_block, a_rows, b_block, ldb, c + j, ldc, cols);
         }
       }
     }

@@ -95,11 +95,14 @@ struct KernelTable {
   size_t gemm_pack_b_floats;
   // C[M,N] += A[M,K] B[N,K]^T, A and B row-major (both k-contiguous), without packing.
   void (*gemm_abt)(size_t M, size_t N, size_t K, const float* A, size_t lda, const float* B, size_t ldb, float* C, size_t ldc);
-  // dst[cols, rows] = src[rows, cols] transposed (e.g. [channels, pixels] to channels last).
-  void (*transpose)(size_t rows, size_t cols, const float* src, float* dst);
-  // C[M,N] += A[M,K] B[K,N], both row-major, without packing, for narrow N (up to a few dozen):
-  // a vector of B's row times a broadcast of A's, every accumulator a vector of C.
-  void (*gemm_narrow)(size_t M, size_t N, size_t K, const float* A, size_t lda, const float* B, size_t ldb, float* C, size_t ldc);
+  // dst[j * dst_stride + i] = src[i * src_stride + j] for i < rows, j < cols (e.g. [channels,
+  // pixels] to channels last).
+  void (*transpose)(size_t rows, size_t cols, const float* src, size_t src_stride, float* dst, size_t dst_stride);
+  // C[M,N] += A[M,K] B[K,N], B row-major, row r of A at A + a_rows[r], without packing, for narrow
+  // N (up to a few dozen): a vector of B's row times a broadcast of A's, every accumulator a
+  // vector of C.
+  void (*gemm_narrow)(size_t M, size_t N, size_t K, const float* A, const size_t* a_rows, const float* B, size_t ldb, float* C,
+                      size_t ldc);
 
   // Valid cross-correlation of one image x (rows of `width` floats) with one kh x kw kernel:
   // y[oy, ox] (+)= sum w[ky, kx] x[oy + ky, ox + kx] for out_height x out_width outputs;
