@@ -183,3 +183,34 @@ TEST_CASE("results agree across instruction sets and are bitwise identical for 1
 }
 
 }  // namespace ww::testing
+
+namespace ww::testing {
+
+// The op table's tolerance (1e-4) would hide a loose approximation; softplus's log(1 + e^-|x|) has
+// its own series (simd::log1p_unit), so its relative error is checked point by point.
+TEST_CASE("softplus and sigmoid are within 1e-6 relative of double precision from -90 to 90 on every instruction set") {
+  ExecutionSettings restore;
+  std::vector<float> points;
+  for (float v = -90.f; v <= 90.f; v += 0.0137f) points.push_back(v);
+  const Tensor x = Tensor::from_values({static_cast<std::int64_t>(points.size())}, points);
+  for (ops::Isa isa : ops::available_isas()) {
+    INFO(ops::isa_name(isa));
+    ops::set_isa(isa);
+    const Tensor softplus = ad::softplus(Var::constant(x)).value();
+    const Tensor sigmoid = ad::sigmoid(Var::constant(x)).value();
+    double worst_softplus = 0.0, worst_sigmoid = 0.0;
+    for (std::size_t i = 0; i < points.size(); ++i) {
+      const double v = points[i];
+      const double expected_softplus = std::max(v, 0.0) + std::log1p(std::exp(-std::fabs(v)));
+      const double expected_sigmoid = 1.0 / (1.0 + std::exp(-v));
+      // Below float's normal range only absolute error is meaningful.
+      worst_softplus = std::max(worst_softplus, std::fabs(softplus.data()[i] - expected_softplus) / std::max(expected_softplus, 1e-30));
+      worst_sigmoid = std::max(worst_sigmoid, std::fabs(sigmoid.data()[i] - expected_sigmoid) / std::max(expected_sigmoid, 1e-30));
+    }
+    MESSAGE(std::string(ops::isa_name(isa)) << ": softplus within " << worst_softplus << ", sigmoid within " << worst_sigmoid << " relative");
+    CHECK(worst_softplus <= 1e-6);
+    CHECK(worst_sigmoid <= 1e-6);
+  }
+}
+
+}  // namespace ww::testing

