@@ -9,7 +9,8 @@ BatchNormState BatchNormState::init(std::int64_t channels) {
   return {Tensor::zeros({channels}), Tensor::full({channels}, 1.f)};
 }
 
-Var batchnorm2d(const Var& x, const Var& gamma, const Var& beta, BatchNormState& state, bool training) {
+Var batchnorm2d(const Var& x, const Var& gamma, const Var& beta, BatchNormState& state, bool training,
+                ops::Activation activation) {
   const char* op = "batchnorm2d";
   detail::require_defined(op, "x", x);
   const Shape& sx = x.shape();
@@ -33,19 +34,34 @@ Var batchnorm2d(const Var& x, const Var& gamma, const Var& beta, BatchNormState&
   if (training) {
     ops::batchnorm_forward_train(x.value().data(), g, b, y.data(), mean.data(), invstd.data(),
                                  state.running_mean.data(), state.running_var.data(), s,
-                                 state.momentum, state.eps);
+                                 state.momentum, state.eps, activation);
   } else {
     ops::batchnorm_forward_eval(x.value().data(), g, b, y.data(), state.running_mean.data(),
-                                state.running_var.data(), mean.data(), invstd.data(), s, state.eps);
+                                state.running_var.data(), mean.data(), invstd.data(), s, state.eps, activation);
   }
   Var undefined;
+  // The output is kept for the activation's gradient (the next layer keeps it as its input anyway).
+  const Tensor output = activation == ops::Activation::identity ? Tensor() : y;
   return detail::record(op, y, {&x, gamma.defined() ? &gamma : &undefined, beta.defined() ? &beta : &undefined},
-                        [x, gamma, beta, mean, invstd, s, training](const Tensor& dy) {
+                        [x, gamma, beta, mean, invstd, s, training, activation, output](const Tensor& dy) {
                           const detail::GradTarget dx =
                               x.requires_grad() ? detail::grad_target(x) : detail::GradTarget{nullptr, false};
+                          // The gradient before the activation, in x's gradient itself when that holds
+                          // nothing yet (batchnorm_backward reads it before overwriting it, element by element).
+                          const float* dz = dy.data();
+                          Tensor dz_storage;
+                          if (activation != ops::Activation::identity) {
+                            float* into = dx.overwrite ? dx.data : nullptr;
+                            if (into == nullptr) {
+                              dz_storage = Tensor(dy.shape());
+                              into = dz_storage.data();
+                            }
+                            ops::activation_backward(activation, output.data(), dy.data(), into, s);
+                            dz = into;
+                          }
                           ops::batchnorm_backward(
                               x.value().data(), gamma.defined() ? gamma.value().data() : nullptr,
-                              dy.data(), mean.data(), invstd.data(), dx.data, dx.overwrite,
+                              dz, mean.data(), invstd.data(), dx.data, dx.overwrite,
                               gamma.requires_grad() ? detail::grad_buffer(gamma) : nullptr,
                               beta.requires_grad() ? detail::grad_buffer(beta) : nullptr, s, training);
                         });

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "autodiff/var.hpp"
+#include "ops/batchnorm.hpp"
 #include "ops/conv2d.hpp"
 
 namespace ww::ad {
@@ -56,7 +57,10 @@ struct BatchNormState {
 };
 // x [N,C,H,W] or [N,C]; gamma and beta [C], each optional (an undefined Var switches scale or
 // centre off). training: batch statistics, running statistics updated; else running statistics.
-Var batchnorm2d(const Var& x, const Var& gamma, const Var& beta, BatchNormState& state, bool training);
+// activation: relu or softplus of the result in the same op, which then keeps only its output
+// (as relu(batchnorm2d(...)) but without storing the normalised values).
+Var batchnorm2d(const Var& x, const Var& gamma, const Var& beta, BatchNormState& state, bool training,
+                ops::Activation activation = ops::Activation::identity);
 
 // map [B,C,H,W] read at positions [N,2] (shared) or [B,N,2] (per sample), each (x, y) in [-1,1],
 // by bilinear interpolation (align_corners=True, zeros outside) -> [B,N,C].

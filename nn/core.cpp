@@ -26,8 +26,16 @@ ad::Var Core::forward(const ad::Var& images) {
   ad::Var x = images;
   for (std::size_t i = 0; i < convs_.size(); ++i) {
     x = convs_[i]->forward(x);
-    if (norms_[i]) x = norms_[i]->forward(x);
-    x = activate(x, config_.layers[i].nonlinearity);
+    const Nonlinearity nonlinearity = config_.layers[i].nonlinearity;
+    // ReLU and softplus run inside batch norm, which then stores one tensor instead of two.
+    if (norms_[i] && nonlinearity == Nonlinearity::relu) {
+      x = norms_[i]->forward(x, ops::Activation::relu);
+    } else if (norms_[i] && nonlinearity == Nonlinearity::softplus) {
+      x = norms_[i]->forward(x, ops::Activation::softplus);
+    } else {
+      if (norms_[i]) x = norms_[i]->forward(x);
+      x = activate(x, nonlinearity);
+    }
   }
   return x;
 }

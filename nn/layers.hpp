@@ -33,7 +33,10 @@ class Conv2d : public Module {
 class BatchNorm2d : public Module {
  public:
   BatchNorm2d(std::int64_t channels, bool scale, bool center);
-  ad::Var forward(const ad::Var& x) { return ad::batchnorm2d(x, gamma_, beta_, state_, training()); }
+  // activation: relu or softplus applied within the op (ad::batchnorm2d).
+  ad::Var forward(const ad::Var& x, ops::Activation activation = ops::Activation::identity) {
+    return ad::batchnorm2d(x, gamma_, beta_, state_, training(), activation);
+  }
 
  private:
   ad::Var gamma_, beta_;  // undefined when scale / centre are off

@@ -17,14 +17,24 @@ void each_channel(const BatchNormShape& s, Body&& body) {
   });
 }
 
+simd::UnaryOp unary_op(Activation activation) {
+  return activation == Activation::relu ? simd::UnaryOp::relu : simd::UnaryOp::softplus;
+}
+
 void normalise(const float* x, const float* gamma, const float* beta, float* y,
-               const float* mean, const float* invstd, const BatchNormShape& s) {
+               const float* mean, const float* invstd, const BatchNormShape& s, Activation activation) {
   const auto& k = simd::kernels();
   const std::size_t stride = s.channels * s.spatial;
   each_channel(s, [&](std::size_t c, std::size_t offset) {
     const float scale = (gamma != nullptr ? gamma[c] : 1.f) * invstd[c];
     const float shift = (beta != nullptr ? beta[c] : 0.f) - mean[c] * scale;
     k.strided_affine(x + offset, y + offset, s.batch, s.spatial, stride, scale, shift);
+    // The channel's rows are still in cache.
+    if (activation != Activation::identity)
+      for (std::size_t b = 0; b < s.batch; ++b) {
+        float* row = y + offset + b * stride;
+        k.unary_forward(unary_op(activation), row, row, s.spatial, 0.f);
+      }
   });
 }
 
@@ -33,7 +43,7 @@ void normalise(const float* x, const float* gamma, const float* beta, float* y,
 void batchnorm_forward_train(const float* x, const float* gamma, const float* beta, float* y,
                              float* saved_mean, float* saved_invstd, float* running_mean,
                              float* running_var, const BatchNormShape& s, float momentum,
-                             float eps) {
+                             float eps, Activation activation) {
   const auto& k = simd::kernels();
   const std::size_t stride = s.channels * s.spatial;
   const double count = static_cast<double>(s.batch * s.spatial);
@@ -50,18 +60,26 @@ void batchnorm_forward_train(const float* x, const float* gamma, const float* be
       running_var[c] = static_cast<float>((1.0 - momentum) * running_var[c] + momentum * unbiased);
     }
   });
-  normalise(x, gamma, beta, y, saved_mean, saved_invstd, s);
+  normalise(x, gamma, beta, y, saved_mean, saved_invstd, s, activation);
 }
 
 void batchnorm_forward_eval(const float* x, const float* gamma, const float* beta, float* y,
                             const float* running_mean, const float* running_var,
                             float* saved_mean, float* saved_invstd, const BatchNormShape& s,
-                            float eps) {
+                            float eps, Activation activation) {
   for (std::size_t c = 0; c < s.channels; ++c) {
     saved_mean[c] = running_mean[c];
     saved_invstd[c] = static_cast<float>(1.0 / std::sqrt(static_cast<double>(running_var[c]) + eps));
   }
-  normalise(x, gamma, beta, y, saved_mean, saved_invstd, s);
+  normalise(x, gamma, beta, y, saved_mean, saved_invstd, s, activation);
+}
+
+void activation_backward(Activation activation, const float* y, const float* dy, float* dz, const BatchNormShape& s) {
+  const auto& k = simd::kernels();
+  const std::size_t n = s.batch * s.channels * s.spatial;
+  parallel_for(n, elementwise_grain, [&](std::size_t, std::size_t begin, std::size_t end) {
+    k.activation_backward_from_output(unary_op(activation), y + begin, dy + begin, dz + begin, end - begin);
+  });
 }
 
 void batchnorm_backward(const float* x, const float* gamma, const float* dy, const float* mean,

@@ -8,8 +8,6 @@
 namespace ww::ops {
 namespace {
 
-constexpr std::size_t elementwise_grain = 1 << 15;
-
 // How a broadcast block is cut into independent sub-blocks: along its outermost axis with more
 // than one entry, in chunks of `grain` entries of that axis.
 struct Split {

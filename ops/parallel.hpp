@@ -17,6 +17,9 @@ namespace ww::ops {
 void set_num_threads(int threads);
 int num_threads();
 
+// The chunk of an elementwise kernel: 32K floats (128 KB) a task.
+constexpr std::size_t elementwise_grain = 1 << 15;
+
 // Number of chunks parallel_for(n, grain, ...) uses.
 inline std::size_t chunk_count(std::size_t n, std::size_t grain) {
   return grain == 0 ? 0 : (n + grain - 1) / grain;

@@ -247,6 +247,26 @@ std::vector<OpCase> build() {
          }});
   }
 
+  // Batch normalisation with its activation fused (gradients from the output alone): training and
+  // evaluation, ReLU and softplus.
+  for (const bool training : {true, false})
+    for (const auto& [activation, name] : {std::pair{ops::Activation::relu, "relu"}, {ops::Activation::softplus, "softplus"}}) {
+      const Shape sx{5, 3, 6, 7};
+      const std::string unary = name;
+      const ops::Activation fused = activation;
+      cases.push_back({"batchnorm2d/" + ad::shape_string(sx) + (training ? "_train_" : "_eval_") + unary, "batchnorm2d",
+                       {{"x", sx, normal()}, {"gamma", {3}, uniform(0.5f, 1.5f)}, {"beta", {3}, normal()}},
+                       [training, fused](const std::vector<Var>& in) {
+                         auto state = ad::BatchNormState::init(3);
+                         state.running_mean = ad::Tensor::full({3}, 0.3f);
+                         state.running_var = ad::Tensor::full({3}, 1.7f);
+                         return ad::batchnorm2d(in[0], in[1], in[2], state, training, fused);
+                       },
+                       [sx, training, unary](const std::vector<Values>& in) {
+                         return ref::unary(unary.c_str(), ref::batchnorm(in[0], sx, in[1], in[2], training, Values(3, 0.3), Values(3, 1.7), 1e-5));
+                       }});
+    }
+
   // Bilinear sampling: shared and per-sample positions, channel counts with SIMD tails.
   struct BilinearInfo {
     Shape map, positions;

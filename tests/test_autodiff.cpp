@@ -1,6 +1,10 @@
 // The tape's behaviour, the allocator, and the errors users see for bad arguments.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <random>
 #include <stdexcept>
 #include <string>
 
@@ -141,6 +145,46 @@ TEST_CASE("instruction sets are parsed and refused clearly") {
   CHECK(ops::parse_isa("avx2") == ops::Isa::avx2);
   CHECK(error_of([] { ops::parse_isa("neon"); }).find("expected sse2, avx2 or avx512") != std::string::npos);
   CHECK_FALSE(ops::available_isas().empty());
+}
+
+}  // namespace ww::ad
+
+namespace ww::ad {
+
+// The fused op keeps only its output; its values must be the composition's exactly and its
+// gradients the composition's to rounding (the activation's derivative is taken from the output).
+TEST_CASE("batchnorm2d with a fused relu or softplus equals batchnorm2d followed by the activation") {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal(0.f, 1.f);
+  Tensor x_values({6, 3, 7, 8}), cotangent({6, 3, 7, 8});
+  for (std::size_t i = 0; i < x_values.numel(); ++i) {
+    x_values.data()[i] = normal(rng);
+    cotangent.data()[i] = normal(rng);
+  }
+  for (const ops::Activation activation : {ops::Activation::relu, ops::Activation::softplus}) {
+    std::vector<Tensor> values, gradients;
+    for (const bool fused : {false, true}) {
+      const Var x = Var::parameter(x_values.clone());
+      const Var gamma = Var::parameter(Tensor::from_values({3}, {0.7f, 1.2f, 0.9f}));
+      const Var beta = Var::parameter(Tensor::from_values({3}, {0.1f, -0.3f, 0.5f}));
+      BatchNormState state = BatchNormState::init(3);
+      const Var y = fused ? batchnorm2d(x, gamma, beta, state, true, activation)
+                          : (activation == ops::Activation::relu ? relu(batchnorm2d(x, gamma, beta, state, true))
+                                                                   : softplus(batchnorm2d(x, gamma, beta, state, true)));
+      backward(sum(mul(y, Var::constant(cotangent))));
+      values.push_back(y.value());
+      for (const Var& v : {x, gamma, beta}) gradients.push_back(v.grad());
+    }
+    CHECK(std::memcmp(values[0].data(), values[1].data(), values[0].numel() * sizeof(float)) == 0);
+    for (std::size_t g = 0; g < 3; ++g) {
+      double worst = 0.0;
+      for (std::size_t i = 0; i < gradients[g].numel(); ++i)
+        worst = std::max(worst, static_cast<double>(std::fabs(gradients[g].data()[i] - gradients[3 + g].data()[i])) /
+                                    (1.0 + std::fabs(gradients[g].data()[i])));
+      INFO("gradient " << g << ": largest difference " << worst);
+      CHECK(worst <= 1e-5);
+    }
+  }
 }
 
 }  // namespace ww::ad

@@ -100,6 +100,20 @@ void unary_backward(UnaryOp op, const float* x, const float* y, const float* dy,
   }
 }
 
+// dz = dy * f'(z) from the output y = f(z) alone, for relu (y > 0) and softplus (sigmoid(z) =
+// 1 - e^-y, as -expm1(-y) to keep small gradients accurate): a fused batchnorm + activation keeps
+// only y. dz may alias dy.
+template <class A>
+void activation_backward_from_output(UnaryOp op, const float* y, const float* dy, float* dz, size_t n) {
+  using B = Batch<A>;
+  const B zero(0.f);
+  if (op == UnaryOp::relu) {
+    map_backward<A>(y, y, dy, dz, n, true, [&](B, B out, B g) { return xsimd::select(out > zero, g, zero); });
+  } else {
+    map_backward<A>(y, y, dy, dz, n, true, [](B, B out, B g) { return -g * xsimd::expm1(-out); });
+  }
+}
+
 template <class A>
 inline Batch<A> apply_binary(BinaryOp op, const Batch<A>& a, const Batch<A>& b) {
   switch (op) {

@@ -37,6 +37,10 @@ struct KernelTable {
   void (*unary_backward)(UnaryOp op, const float* x, const float* y, const float* dy, float* dx,
                          size_t n, float alpha, bool overwrite);
 
+  // dz[i] = dy[i] * f'(z[i]) from y = f(z) alone, for relu and softplus (a fused batchnorm +
+  // activation keeps only y); dz may alias dy.
+  void (*activation_backward_from_output)(UnaryOp op, const float* y, const float* dy, float* dz, size_t n);
+
   // On a block viewed as [outer, mid, inner] with b holding `mid` values:
   // y[o,m,i] = a[o,m,i] (op) b[m].
   void (*binary_forward)(BinaryOp op, const float* a, const float* b, float* y, size_t outer,

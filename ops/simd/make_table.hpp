@@ -16,6 +16,7 @@ KernelTable make_table(const char* name) {
   t.name = name;
   t.unary_forward = &unary_forward<A>;
   t.unary_backward = &unary_backward<A>;
+  t.activation_backward_from_output = &activation_backward_from_output<A>;
   t.binary_forward = &binary_forward<A>;
   t.binary_backward_a = &binary_backward_a<A>;
   t.binary_backward_b = &binary_backward_b<A>;
