@@ -16,13 +16,11 @@ namespace {
 
 std::size_t column_rows(const Conv2dShape& s) { return s.in_channels * s.kernel_h * s.kernel_w; }
 std::size_t pixels(const Conv2dShape& s) { return s.out_height * s.out_width; }
-// The column matrix's row length: the pixels padded to whole 64-byte lines, so the GEMM may read
-// its rows in place (gemm_serial's b_padded), and to an odd number of lines, so the rows of a
+// A column matrix's row length for rows of `floats`: padded to whole 64-byte lines, so the GEMM may
+// read its rows in place (gemm_serial's b_padded), and to an odd number of lines, so the rows of a
 // block fall in different L1 sets (1,024 pixels would put every row in the same one).
-std::size_t column_stride(const Conv2dShape& s) {
-  const std::size_t lines = (pixels(s) + 15) / 16;
-  return (lines | 1) * 16;
-}
+std::size_t odd_lines(std::size_t floats) { return ((floats + 15) / 16 | 1) * 16; }
+std::size_t column_stride(const Conv2dShape& s) { return odd_lines(pixels(s)); }
 
 // The image itself is the column matrix when the kernel is 1x1 without padding.
 bool direct_columns(const Conv2dShape& s) {
@@ -223,10 +221,11 @@ void weight_gradient(const float* x, const float* dy, float* dw, const Conv2dSha
   // The calling thread's scratch: the tasks below use other slots.
   float* partials = scratch(ScratchSlot::partials, chunks * weight_size);
   // Where each row of the column matrix starts: in the image itself with wide rows.
+  const bool wide = wide_rows(s);
   std::vector<std::size_t> row_offsets;
   if (!direct_single_channel(s) && !direct_weight_gradient(s)) {
     row_offsets.resize(R);
-    for (std::size_t r = 0; r < R; ++r) row_offsets[r] = wide_rows(s) ? wide_row_offset(s, r) : r * columns_row_stride(s);
+    for (std::size_t r = 0; r < R; ++r) row_offsets[r] = wide ? wide_row_offset(s, r) : r * columns_row_stride(s);
   }
   parallel_for(s.batch, grain, [&](std::size_t chunk, std::size_t begin, std::size_t end) {
     float* partial = partials + chunk * weight_size;
@@ -263,7 +262,6 @@ void weight_gradient(const float* x, const float* dy, float* dw, const Conv2dSha
     // time reducing).
     const auto& k = simd::kernels();
     std::memset(partial, 0, weight_size * sizeof(float));
-    const bool wide = wide_rows(s);
     const std::size_t products = wide ? wide_pixels(s) : P;
     float* dy_t = scratch(ScratchSlot::channels_last, products * s.out_channels);
     if (wide) std::memset(dy_t, 0, products * s.out_channels * sizeof(float));  // the pixels that do not exist
@@ -335,7 +333,7 @@ void input_gradient(const float* w, const float* dy, float* dx, const Conv2dShap
   // back while it is still in L2, rather than streamed through memory (conv_nl2's whole column
   // matrix is 4 MB an image).
   const std::size_t band_rows = std::clamp<std::size_t>(512 * 1024 / sizeof(float) / (R * s.out_width), 1, s.out_height);
-  const std::size_t band_stride = ((band_rows * s.out_width + 15) / 16 | 1) * 16;  // odd lines, as column_stride
+  const std::size_t band_stride = odd_lines(band_rows * s.out_width);
   parallel_for(s.batch, 1, [&](std::size_t, std::size_t b, std::size_t) {
     const float* dy_b = dy + b * s.out_channels * P;
     if (direct_columns(s)) {
