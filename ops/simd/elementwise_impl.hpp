@@ -106,12 +106,9 @@ void unary_backward(UnaryOp op, const float* x, const float* y, const float* dy,
 template <class A>
 void activation_backward_from_output(UnaryOp op, const float* y, const float* dy, float* dz, size_t n) {
   using B = Batch<A>;
-  const B zero(0.f);
-  if (op == UnaryOp::relu) {
-    map_backward<A>(y, y, dy, dz, n, true, [&](B, B out, B g) { return xsimd::select(out > zero, g, zero); });
-  } else {
-    map_backward<A>(y, y, dy, dz, n, true, [](B, B out, B g) { return -g * xsimd::expm1(-out); });
-  }
+  // relu's own backward reads only the sign of its input, which its output shares.
+  if (op == UnaryOp::relu) return unary_backward<A>(op, y, y, dy, dz, n, 0.f, true);
+  map_backward<A>(y, y, dy, dz, n, true, [](B, B out, B g) { return -g * xsimd::expm1(-out); });
 }
 
 template <class A>
