@@ -235,6 +235,12 @@ TEST_CASE("ww-repro --resume takes back the fits an earlier run kept and fits on
   // A kept fit outside the resumed run's grid stays in the summary.
   REQUIRE(run("ww-repro", {"mini", "--samples", "400", "--models", "ridge", "--resume", "--out", dir}).exit_code == 0);
   CHECK(nlohmann::json::parse(std::ifstream(dir + "/summary.json"))["results"].size() == 2);
+  // A kept fit whose tensors are gone is fitted again (the figures draw them).
+  REQUIRE(std::filesystem::remove(dir + "/fits/ridge-N20-D400.npz"));
+  const CommandResult refit = run("ww-repro", {"mini", "--samples", "400", "--models", "ridge", "--resume", "--out", dir});
+  CHECK(refit.output.find("fits/ridge-N20-D400.npz is missing, so ridge N=20 D=400 is fitted again") != std::string::npos);
+  CHECK(refit.output.find("[kept]") == std::string::npos);
+  CHECK(std::filesystem::exists(dir + "/fits/ridge-N20-D400.npz"));
   const CommandResult other_seed = run("ww-repro", {"mini", "--samples", "300", "--models", "ridge", "--resume", "--seed", "2", "--out", dir});
   CHECK(other_seed.exit_code == 2);
   CHECK(other_seed.output.find(dir + "/summary.json: field 'seed' is 1, this run's is 2") != std::string::npos);

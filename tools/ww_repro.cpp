@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cctype>
 #include <cmath>
@@ -163,6 +164,7 @@ nlohmann::json to_json(const Result& r) {
   if (std::isfinite(r.validation_loss)) j["validation_loss"] = r.validation_loss;
   if (r.type_accuracy >= 0) j["type_accuracy"] = r.type_accuracy;
   if (r.type_ari >= -1) j["type_ari"] = r.type_ari;
+  if (r.kernels.defined() || r.features.defined() || r.masks.defined()) j["tensors"] = true;  // kept in fits/
   return j;
 }
 
@@ -195,8 +197,8 @@ class KeptResults {
   void add(Result r) {
     print(r, "");
     std::vector<std::pair<std::string, ww::ad::Tensor>> tensors;
-    for (const auto& [name, tensor] : {std::pair{"kernels", r.kernels}, {"features", r.features}, {"masks", r.masks}})
-      if (tensor.defined()) tensors.emplace_back(name, tensor);
+    for (const auto& [name, tensor] : tensor_fields(r))
+      if (tensor->defined()) tensors.emplace_back(name, *tensor);
     if (!tensors.empty()) {
       std::filesystem::create_directories(out_ + "/fits");
       ww::io::write_npz(tensor_file(r.model, r.neurons, r.samples), tensors);
@@ -217,6 +219,11 @@ class KeptResults {
   double seconds() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
 
  private:
+  // A result's tensors as they are named in its fits/ file.
+  static std::array<std::pair<const char*, ww::ad::Tensor*>, 3> tensor_fields(Result& r) {
+    return {{{"kernels", &r.kernels}, {"features", &r.features}, {"masks", &r.masks}}};
+  }
+
   static std::string key(const std::string& model, std::int64_t neurons, std::int64_t samples) {
     return model + "/" + std::to_string(neurons) + "/" + std::to_string(samples);
   }
@@ -281,10 +288,16 @@ class KeptResults {
         r.validation_loss = j.value("validation_loss", r.validation_loss);
         r.type_accuracy = j.value("type_accuracy", r.type_accuracy);
         r.type_ari = j.value("type_ari", r.type_ari);
-        const std::string tensors = tensor_file(r.model, r.neurons, r.samples);
-        if (std::filesystem::exists(tensors)) {
+        if (j.value("tensors", false)) {
+          const std::string tensors = tensor_file(r.model, r.neurons, r.samples);
+          if (!std::filesystem::exists(tensors)) {
+            // The figures need them: fit it again rather than draw it without.
+            std::printf("--resume: %s is missing, so %s N=%lld D=%lld is fitted again\n", tensors.c_str(), r.model.c_str(),
+                        static_cast<long long>(r.neurons), static_cast<long long>(r.samples));
+            continue;
+          }
           std::map<std::string, ww::io::NpyArray> arrays = ww::io::read_npz(tensors);
-          for (auto& [name, tensor] : {std::pair{"kernels", &r.kernels}, {"features", &r.features}, {"masks", &r.masks}})
+          for (const auto& [name, tensor] : tensor_fields(r))
             if (arrays.count(name)) *tensor = arrays.at(name).to_tensor();
         }
         earlier_.emplace(key(r.model, r.neurons, r.samples), std::move(r));
