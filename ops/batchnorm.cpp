@@ -28,13 +28,13 @@ void normalise(const float* x, const float* gamma, const float* beta, float* y,
   each_channel(s, [&](std::size_t c, std::size_t offset) {
     const float scale = (gamma != nullptr ? gamma[c] : 1.f) * invstd[c];
     const float shift = (beta != nullptr ? beta[c] : 0.f) - mean[c] * scale;
-    k.strided_affine(x + offset, y + offset, s.batch, s.spatial, stride, scale, shift);
-    // The channel's rows are still in cache.
-    if (activation != Activation::identity)
-      for (std::size_t b = 0; b < s.batch; ++b) {
-        float* row = y + offset + b * stride;
-        k.unary_forward(unary_op(activation), row, row, s.spatial, 0.f);
-      }
+    if (activation == Activation::identity) return k.strided_affine(x + offset, y + offset, s.batch, s.spatial, stride, scale, shift);
+    // Row by row, so the activation finds its row in L1.
+    for (std::size_t b = 0; b < s.batch; ++b) {
+      float* row = y + offset + b * stride;
+      k.strided_affine(x + offset + b * stride, row, 1, s.spatial, stride, scale, shift);
+      k.unary_forward(unary_op(activation), row, row, s.spatial, 0.f);
+    }
   });
 }
 
