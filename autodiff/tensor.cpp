@@ -27,9 +27,7 @@ std::string shape_string(const Shape& shape) {
 }
 
 Tensor::Tensor(Shape shape) : shape_(std::move(shape)), numel_(element_count(shape_)) {
-  const std::size_t floats = numel_;
-  storage_ = std::shared_ptr<float>(allocate_floats(floats),
-                                    [floats](float* block) { release_floats(block, floats); });
+  storage_ = std::shared_ptr<float>(allocate_floats(numel_), release_floats);
 }
 
 Tensor Tensor::zeros(Shape shape) { return full(std::move(shape), 0.f); }

@@ -95,6 +95,25 @@ TEST_CASE("backward frees intermediate gradients and saved tensors; a repeated s
   CHECK(w.grad().defined());
 }
 
+TEST_CASE("the allocator hands a cached block to requests of half its size up to all of it") {
+  empty_cache();
+  float* block = allocate_floats(1024);
+  release_floats(block);
+  const std::size_t allocations = allocator_stats().system_allocations;
+  float* half = allocate_floats(512);
+  CHECK(half == block);
+  CHECK(allocator_stats().bytes_in_use >= 1024 * sizeof(float));
+  float* small = allocate_floats(100);  // nothing cached within twice its size
+  CHECK(small != block);
+  CHECK(allocator_stats().system_allocations == allocations + 1);
+  release_floats(half);
+  release_floats(small);
+  float* whole = allocate_floats(1024);
+  CHECK(whole == block);
+  CHECK(allocator_stats().system_allocations == allocations + 1);
+  release_floats(whole);
+}
+
 TEST_CASE("backward needs a recorded scalar") {
   Var x = parameter({2}, {1.f, 2.f});
   CHECK(error_of([&] { backward(square(x)); }).find("one-element") != std::string::npos);
