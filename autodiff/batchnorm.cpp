@@ -45,9 +45,10 @@ Var batchnorm2d(const Var& x, const Var& gamma, const Var& beta, BatchNormState&
   return detail::record(op, y, {&x, gamma.defined() ? &gamma : &undefined, beta.defined() ? &beta : &undefined},
                         [x, gamma, beta, mean, invstd, s, training, activation, output](const Tensor& dy) {
                           const detail::GradTarget dx =
-                              x.requires_grad() ? detail::grad_target(x) : detail::GradTarget{nullptr, false};
+                              x.requires_grad() ? detail::grad_target_in(x, dy) : detail::GradTarget{nullptr, false};
                           // The gradient before the activation, in x's gradient itself when that holds
-                          // nothing yet (batchnorm_backward reads it before overwriting it, element by element).
+                          // nothing yet: dy's own storage then (activation_backward and batchnorm_backward
+                          // read each entry before overwriting it).
                           const float* dz = dy.data();
                           Tensor dz_storage;
                           if (activation != ops::Activation::identity) {

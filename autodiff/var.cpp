@@ -92,6 +92,13 @@ GradTarget grad_target(const Var& v) {
   return {node.grad.data(), fresh};
 }
 
+GradTarget grad_target_in(const Var& v, const Tensor& g) {
+  Node& node = v.node();
+  const bool fresh = !node.grad.defined();
+  if (fresh) node.grad = g.reshaped(node.value.shape());
+  return {node.grad.data(), fresh};
+}
+
 void add_to_grad(const Var& v, const Tensor& g) {
   Node& node = v.node();
   if (node.grad.defined()) {

@@ -94,6 +94,11 @@ struct GradTarget {
   bool overwrite;
 };
 GradTarget grad_target(const Var& v);
+// grad_target for a backward function that computes v's gradient element by element from its own
+// output's gradient g (same element count): on first use v's gradient takes g's storage, to be
+// overwritten in place, as backward passes a node's gradient once and then frees it (a layer's
+// backward then needs no second buffer of its size).
+GradTarget grad_target_in(const Var& v, const Tensor& g);
 // Adds g (v's element count, any shape) to v's gradient. On first use the gradient takes g's
 // storage instead of a copy: backward passes a node's gradient once and then frees it.
 void add_to_grad(const Var& v, const Tensor& g);

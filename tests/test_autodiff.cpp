@@ -206,4 +206,38 @@ TEST_CASE("batchnorm2d with a fused relu or softplus equals batchnorm2d followed
   }
 }
 
+// Batch norm writes its input's gradient over its output's when the input has none yet; when the
+// input feeds other ops too, their gradients must add up either way round.
+TEST_CASE("batchnorm2d's input gradient adds to the gradients of the input's other uses, in either order") {
+  std::mt19937 rng(7);
+  std::normal_distribution<float> normal(0.f, 1.f);
+  Tensor x_values({4, 2, 5, 5}), cotangent({4, 2, 5, 5}), other({4, 2, 5, 5});
+  for (std::size_t i = 0; i < x_values.numel(); ++i) {
+    x_values.data()[i] = normal(rng);
+    cotangent.data()[i] = normal(rng);
+    other.data()[i] = normal(rng);
+  }
+  auto x_gradient = [&](int order) {
+    const Var x = Var::parameter(x_values.clone());
+    BatchNormState state = BatchNormState::init(2);
+    auto normalised = [&] { return sum(mul(batchnorm2d(x, Var(), Var(), state, true, ops::Activation::softplus), Var::constant(cotangent))); };
+    auto direct = [&] { return sum(mul(x, Var::constant(other))); };
+    if (order == 0) backward(normalised());
+    if (order == 1) {
+      const Var first = normalised();
+      backward(add(first, direct()));
+    }
+    if (order == 2) {
+      const Var first = direct();
+      backward(add(first, normalised()));
+    }
+    return x.grad();
+  };
+  const Tensor alone = x_gradient(0), bn_last = x_gradient(1), bn_first = x_gradient(2);
+  for (std::size_t i = 0; i < alone.numel(); ++i) {
+    CHECK(bn_last.data()[i] == doctest::Approx(alone.data()[i] + other.data()[i]).epsilon(1e-5));
+    CHECK(bn_first.data()[i] == doctest::Approx(alone.data()[i] + other.data()[i]).epsilon(1e-5));
+  }
+}
+
 }  // namespace ww::ad
