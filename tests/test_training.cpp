@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -253,6 +254,37 @@ TEST_CASE("cell types from feature weights: the largest |weight| names the type,
                                                                -0.8f, 0.7f, 0.1f, 0.5f});  // channel 1
   CHECK(experiments::type_accuracy(features, ad::Tensor::from_values({4}, {0, 0, 1, 1})) == 1.0);
   CHECK(experiments::type_accuracy(features, ad::Tensor::from_values({4}, {0, 1, 1, 1})) == 0.75);
+}
+
+TEST_CASE("kernel similarity: learned kernels against the types' average kernels, free of order, sign and small shifts") {
+  // Two 5x5 patterns inside a zero border: a centre spot (type 0) and a cross arm (type 1).
+  const std::int64_t k = 5;
+  auto pattern = [&](int type, std::int64_t dy, std::int64_t dx) {
+    std::vector<float> v(k * k, 0.f);
+    if (type == 0) v[(2 + dy) * k + 2 + dx] = 1.f;
+    else
+      for (const std::int64_t x : {1, 3}) v[(2 + dy) * k + x + dx] = 1.f;
+    return v;
+  };
+  std::vector<float> truth;
+  for (const int type : {0, 0, 1, 1}) {
+    const std::vector<float> v = pattern(type, 0, 0);
+    truth.insert(truth.end(), v.begin(), v.end());
+  }
+  const ad::Tensor true_kernels = ad::Tensor::from_values({4, k, k}, truth);
+  const ad::Tensor types = ad::Tensor::from_values({4}, {0, 0, 1, 1});
+  // Kernel 0 is type 1's negated and shifted down a pixel, kernel 1 type 0's shifted left.
+  std::vector<float> learned = pattern(1, 1, 0);
+  for (float& v : learned) v = -v;
+  const std::vector<float> second = pattern(0, 0, -1);
+  learned.insert(learned.end(), second.begin(), second.end());
+  CHECK(experiments::kernel_similarity(ad::Tensor::from_values({2, k, k}, learned), true_kernels, types) == doctest::Approx(1.0));
+  // Both kernels type 0's spot: type 1's cross is matched only by shifting the spot onto one arm.
+  std::vector<float> both = pattern(0, 0, 0);
+  both.insert(both.end(), both.begin(), both.end());
+  CHECK(experiments::kernel_similarity(ad::Tensor::from_values({2, k, k}, both), true_kernels, types) == doctest::Approx(std::sqrt(0.5)));
+  // A shift beyond max_shift is not undone.
+  CHECK(experiments::kernel_similarity(ad::Tensor::from_values({2, k, k}, learned), true_kernels, types, 0) < 0.5);
 }
 
 TEST_CASE("the two-type linear model starts with its two kernels and each neuron's type in its feature weights") {

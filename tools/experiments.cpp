@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cmath>
 #include <numeric>
+#include <stdexcept>
 #include <chrono>
 #include <cstdio>
 
@@ -236,6 +237,58 @@ double type_accuracy(const ad::Tensor& features, const ad::Tensor& types) {
     }
     best = std::max(best, static_cast<double>(correct) / static_cast<double>(neurons));
   } while (std::next_permutation(channel_of_type.begin(), channel_of_type.end()));
+  return best;
+}
+
+namespace {
+
+// |correlation| of a with b shifted by (dy, dx), over the k x k window (what leaves it is dropped).
+double shifted_correlation(const float* a, const float* b, std::int64_t k, std::int64_t dy, std::int64_t dx) {
+  double dot = 0.0, norm_a = 0.0, norm_b = 0.0;
+  for (std::int64_t y = 0; y < k; ++y)
+    for (std::int64_t x = 0; x < k; ++x) {
+      norm_a += static_cast<double>(a[y * k + x]) * a[y * k + x];
+      const std::int64_t by = y - dy, bx = x - dx;
+      if (by < 0 || by >= k || bx < 0 || bx >= k) continue;
+      dot += static_cast<double>(a[y * k + x]) * b[by * k + bx];
+    }
+  for (std::int64_t i = 0; i < k * k; ++i) norm_b += static_cast<double>(b[i]) * b[i];
+  return norm_a > 0 && norm_b > 0 ? std::fabs(dot) / std::sqrt(norm_a * norm_b) : 0.0;
+}
+
+}  // namespace
+
+double kernel_similarity(const ad::Tensor& kernels, const ad::Tensor& true_kernels, const ad::Tensor& types,
+                         std::int64_t max_shift) {
+  const std::int64_t count = kernels.shape()[0], k = kernels.shape()[1], neurons = true_kernels.shape()[0];
+  if (true_kernels.shape()[1] != k || true_kernels.shape()[2] != k || kernels.shape()[2] != k)
+    throw std::invalid_argument("kernel_similarity: learned kernels " + ad::shape_string(kernels.shape()) + " and true kernels " +
+                                ad::shape_string(true_kernels.shape()) + " differ in size");
+  std::vector<double> averages(static_cast<std::size_t>(count * k * k), 0.0);
+  for (std::int64_t n = 0; n < neurons; ++n) {
+    const auto type = static_cast<std::int64_t>(types.data()[n]);
+    if (type < 0 || type >= count) continue;
+    for (std::int64_t i = 0; i < k * k; ++i) averages[static_cast<std::size_t>(type * k * k + i)] += true_kernels.data()[n * k * k + i];
+  }
+  const std::vector<float> average_floats(averages.begin(), averages.end());  // the scale does not matter
+  // similarity[kernel][type], each at its best shift.
+  std::vector<double> similarity(static_cast<std::size_t>(count * count), 0.0);
+  for (std::int64_t j = 0; j < count; ++j)
+    for (std::int64_t t = 0; t < count; ++t)
+      for (std::int64_t dy = -max_shift; dy <= max_shift; ++dy)
+        for (std::int64_t dx = -max_shift; dx <= max_shift; ++dx) {
+          double& best = similarity[static_cast<std::size_t>(j * count + t)];
+          best = std::max(best, shifted_correlation(kernels.data() + j * k * k, average_floats.data() + t * k * k, k, dy, dx));
+        }
+  std::vector<std::int64_t> kernel_of_type(static_cast<std::size_t>(count));
+  std::iota(kernel_of_type.begin(), kernel_of_type.end(), 0);
+  double best = 0.0;
+  do {  // every matching of kernels to types
+    double worst = 1.0;
+    for (std::int64_t t = 0; t < count; ++t)
+      worst = std::min(worst, similarity[static_cast<std::size_t>(kernel_of_type[static_cast<std::size_t>(t)] * count + t)]);
+    best = std::max(best, worst);
+  } while (std::next_permutation(kernel_of_type.begin(), kernel_of_type.end()));
   return best;
 }
 

@@ -28,6 +28,7 @@ struct Result {
   double type_accuracy = -1.0;  // cell-type classification by feature weights, where types are known
   std::shared_ptr<const io::Checkpoint> checkpoint;  // the chosen CNN, e.g. to transfer its core
   double type_ari = -2.0;       // adjusted Rand index of k-means clusters of the barcodes vs the true types (ARI >= -1)
+  double kernel_similarity = -1.0;  // learned kernels against the true types' average kernels (0..1), where known
   double validation_loss = std::numeric_limits<double>::infinity();  // of the chosen CNN
   std::size_t candidate = 0;    // fit_cnn: the index of the chosen candidate
 };
@@ -78,6 +79,14 @@ double type_accuracy(const ad::Tensor& features, const ad::Tensor& types);
 // k-means (k = the number of true types) of the normalised feature weights [K, N] against the
 // true types [N]: the adjusted Rand index.
 double type_clustering_ari(const ad::Tensor& features, const ad::Tensor& types, std::uint64_t seed);
+
+// How well learned kernels [K, k, k] resemble each true type's average kernel (true_kernels
+// [N, k, k], types [N]): per type, the absolute correlation of its learned kernel with the average,
+// at the best shift of up to `max_shift` pixels (a kernel and its masks may trade a shift, and a
+// kernel and its feature weights a sign); the worst type's, under the best matching of kernels to
+// types.
+double kernel_similarity(const ad::Tensor& kernels, const ad::Tensor& true_kernels, const ad::Tensor& types,
+                         std::int64_t max_shift = 3);
 
 // Ridge, lasso or OLS per neuron on the 17x17 stimulus crop at its true location (as the paper's
 // baselines), strength chosen on the last 20% of the training samples; `neurons` of the population

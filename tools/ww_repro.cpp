@@ -164,6 +164,7 @@ nlohmann::json to_json(const Result& r) {
   if (std::isfinite(r.validation_loss)) j["validation_loss"] = r.validation_loss;
   if (r.type_accuracy >= 0) j["type_accuracy"] = r.type_accuracy;
   if (r.type_ari >= -1) j["type_ari"] = r.type_ari;
+  if (r.kernel_similarity >= 0) j["kernel_similarity"] = r.kernel_similarity;
   if (r.kernels.defined() || r.features.defined() || r.masks.defined()) j["tensors"] = true;  // kept in fits/
   return j;
 }
@@ -239,6 +240,7 @@ class KeptResults {
                 static_cast<long long>(r.samples), r.metric == "fev" ? "FEV" : r.metric.c_str(), r.score, r.chosen.c_str(), r.seconds);
     if (r.type_accuracy >= 0) std::printf("; %.1f%% of cells typed right by their largest feature weight", 100 * r.type_accuracy);
     if (r.type_ari >= -1) std::printf("; k-means of the barcodes: ARI %.3f", r.type_ari);
+    if (r.kernel_similarity >= 0) std::printf("; kernels vs the types' averages: correlation %.3f", r.kernel_similarity);
     std::printf("%s\n", note);
     std::fflush(stdout);
   }
@@ -288,6 +290,7 @@ class KeptResults {
         r.validation_loss = j.value("validation_loss", r.validation_loss);
         r.type_accuracy = j.value("type_accuracy", r.type_accuracy);
         r.type_ari = j.value("type_ari", r.type_ari);
+        r.kernel_similarity = j.value("kernel_similarity", r.kernel_similarity);
         if (j.value("tensors", false)) {
           const std::string tensors = tensor_file(r.model, r.neurons, r.samples);
           if (!std::filesystem::exists(tensors)) {
@@ -421,6 +424,7 @@ Result fit_linear_cnn(const Plan& plan, const ww::io::Population& p, std::uint64
   if (plan.two_types) {
     cnn.type_accuracy = ww::experiments::type_accuracy(cnn.features, p.types);
     cnn.type_ari = ww::experiments::type_clustering_ari(cnn.features, p.types, seed);
+    cnn.kernel_similarity = ww::experiments::kernel_similarity(cnn.kernels, p.kernels, p.types);
   }
   return cnn;
 }
