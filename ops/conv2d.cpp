@@ -293,13 +293,21 @@ void weight_gradient(const float* x, const float* dy, float* dw, const Conv2dSha
 // dx += the input gradient. With no more output than input channels it is computed as a convolution
 // of dy with the flipped, transposed kernel (a small GEMM per image); otherwise as W^T dy folded
 // back by col2im. Either way images are independent tasks.
-void input_gradient(const float* w, const float* dy, float* dx, const Conv2dShape& s) {
+// dx (+)= the input gradient. Where it is accumulated from overlapping pieces, an overwritten
+// image is zeroed just before, while it is about to be in cache anyway.
+void input_gradient(const float* w, const float* dy, float* dx, bool overwrite, const Conv2dShape& s) {
   const std::size_t image_size = s.in_channels * s.height * s.width;
   const std::size_t P = pixels(s), R = column_rows(s);
+  const float beta = overwrite ? 0.f : 1.f;
+  auto image_grad_of = [&](std::size_t b) {
+    float* image_grad = dx + b * image_size;
+    if (overwrite) std::memset(image_grad, 0, image_size * sizeof(float));
+    return image_grad;
+  };
   if (direct_single_channel(s)) {
     const auto& k = simd::kernels();
     parallel_for(s.batch, 1, [&](std::size_t, std::size_t b, std::size_t) {
-      float* image_grad = dx + b * image_size;
+      float* image_grad = image_grad_of(b);
       const float* dy_b = dy + b * s.out_channels * P;
       each_column_block(s, [&](const ColumnBlock& blk) {
         for (std::size_t o = 0; o < s.out_channels; ++o)
@@ -324,7 +332,7 @@ void input_gradient(const float* w, const float* dy, float* dx, const Conv2dShap
     const PackedA kernel = pack_a(false, s.in_channels, column_rows(t), flipped, column_rows(t));
     parallel_for(s.batch, 1, [&](std::size_t, std::size_t b, std::size_t) {
       const Columns cols = columns_of(dy + b * s.out_channels * P, t);
-      gemm_serial(kernel, pixels(t), cols.data, cols.stride, 1.f, dx + b * image_size, pixels(t), cols.padded);
+      gemm_serial(kernel, pixels(t), cols.data, cols.stride, beta, dx + b * image_size, pixels(t), cols.padded);
     });
     return;
   }
@@ -337,24 +345,25 @@ void input_gradient(const float* w, const float* dy, float* dx, const Conv2dShap
   parallel_for(s.batch, 1, [&](std::size_t, std::size_t b, std::size_t) {
     const float* dy_b = dy + b * s.out_channels * P;
     if (direct_columns(s)) {
-      gemm_serial(weights_t, P, dy_b, P, 1.f, dx + b * image_size, P, false);
+      gemm_serial(weights_t, P, dy_b, P, beta, dx + b * image_size, P, false);
       return;
     }
+    float* image_grad = image_grad_of(b);
     float* column_grad = scratch(ScratchSlot::column_grad, R * band_stride);
     for (std::size_t oy = 0; oy < s.out_height; oy += band_rows) {
       const std::size_t rows = std::min(band_rows, s.out_height - oy);
       gemm_serial(weights_t, rows * s.out_width, dy_b + oy * s.out_width, P, 0.f, column_grad, band_stride, false);
-      col2im_add(column_grad, band_stride, oy, oy + rows, dx + b * image_size, s);
+      col2im_add(column_grad, band_stride, oy, oy + rows, image_grad, s);
     }
   });
 }
 
 }  // namespace
 
-void conv2d_backward(const float* x, const float* w, const float* dy, float* dx, float* dw,
+void conv2d_backward(const float* x, const float* w, const float* dy, float* dx, bool overwrite_dx, float* dw,
                      const Conv2dShape& s) {
   if (dw != nullptr) weight_gradient(x, dy, dw, s);
-  if (dx != nullptr) input_gradient(w, dy, dx, s);
+  if (dx != nullptr) input_gradient(w, dy, dx, overwrite_dx, s);
 }
 
 }  // namespace ww::ops

@@ -25,8 +25,9 @@ Conv2dShape conv2d_shape(std::size_t batch, std::size_t in_channels, std::size_t
 
 // y = conv(x, w). y must not alias x.
 void conv2d_forward(const float* x, const float* w, float* y, const Conv2dShape& shape);
-// dx += d/dx, dw += d/dw; either may be null.
-void conv2d_backward(const float* x, const float* w, const float* dy, float* dx, float* dw,
+// dx += d/dx (dx = d/dx with overwrite_dx: dx's old values are never read), dw += d/dw; dx and dw
+// may be null.
+void conv2d_backward(const float* x, const float* w, const float* dy, float* dx, bool overwrite_dx, float* dw,
                      const Conv2dShape& shape);
 
 }  // namespace ww::ops

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -206,37 +207,60 @@ TEST_CASE("batchnorm2d with a fused relu or softplus equals batchnorm2d followed
   }
 }
 
-// Batch norm writes its input's gradient over its output's when the input has none yet; when the
-// input feeds other ops too, their gradients must add up either way round.
-TEST_CASE("batchnorm2d's input gradient adds to the gradients of the input's other uses, in either order") {
+// Batch norm writes its input's gradient over its output's, and a convolution overwrites its
+// input's gradient, when the input has none yet; when the input feeds other ops too, their
+// gradients must add up either way round. (The convolutions cover each input-gradient path: one
+// input channel, fewer outputs than inputs, more, and 1x1.)
+TEST_CASE("an op's input gradient adds to the gradients of the input's other uses, in either order") {
   std::mt19937 rng(7);
   std::normal_distribution<float> normal(0.f, 1.f);
-  Tensor x_values({4, 2, 5, 5}), cotangent({4, 2, 5, 5}), other({4, 2, 5, 5});
-  for (std::size_t i = 0; i < x_values.numel(); ++i) {
-    x_values.data()[i] = normal(rng);
-    cotangent.data()[i] = normal(rng);
-    other.data()[i] = normal(rng);
-  }
-  auto x_gradient = [&](int order) {
-    const Var x = Var::parameter(x_values.clone());
-    BatchNormState state = BatchNormState::init(2);
-    auto normalised = [&] { return sum(mul(batchnorm2d(x, Var(), Var(), state, true, ops::Activation::softplus), Var::constant(cotangent))); };
-    auto direct = [&] { return sum(mul(x, Var::constant(other))); };
-    if (order == 0) backward(normalised());
-    if (order == 1) {
-      const Var first = normalised();
-      backward(add(first, direct()));
-    }
-    if (order == 2) {
-      const Var first = direct();
-      backward(add(first, normalised()));
-    }
-    return x.grad();
+  auto random = [&](const Shape& shape) {
+    Tensor t(shape);
+    for (std::size_t i = 0; i < t.numel(); ++i) t.data()[i] = normal(rng);
+    return t;
   };
-  const Tensor alone = x_gradient(0), bn_last = x_gradient(1), bn_first = x_gradient(2);
-  for (std::size_t i = 0; i < alone.numel(); ++i) {
-    CHECK(bn_last.data()[i] == doctest::Approx(alone.data()[i] + other.data()[i]).epsilon(1e-5));
-    CHECK(bn_first.data()[i] == doctest::Approx(alone.data()[i] + other.data()[i]).epsilon(1e-5));
+  BatchNormState state = BatchNormState::init(2);
+  struct Case {
+    const char* name;
+    Shape x;
+    std::function<Var(const Var&)> op;
+  };
+  const Tensor w_single = random({3, 1, 3, 3}), w_fewer = random({1, 2, 3, 3}), w_more = random({3, 2, 3, 3}), w_pointwise = random({3, 2, 1, 1});
+  const std::vector<Case> cases{
+      {"batchnorm2d", {4, 2, 5, 5}, [&](const Var& x) { return batchnorm2d(x, Var(), Var(), state, true, ops::Activation::softplus); }},
+      {"conv2d, one input channel", {4, 1, 6, 6}, [&](const Var& x) { return conv2d(x, Var::constant(w_single)); }},
+      {"conv2d, fewer outputs", {4, 2, 6, 6}, [&](const Var& x) { return conv2d(x, Var::constant(w_fewer)); }},
+      {"conv2d, more outputs", {4, 2, 6, 6}, [&](const Var& x) { return conv2d(x, Var::constant(w_more)); }},
+      {"conv2d, 1x1", {4, 2, 6, 6}, [&](const Var& x) { return conv2d(x, Var::constant(w_pointwise)); }},
+  };
+  for (const Case& c : cases) {
+    INFO(c.name);
+    const Tensor x_values = random(c.x), other = random(c.x);
+    Tensor cotangent;
+    auto x_gradient = [&](int order) {
+      const Var x = Var::parameter(x_values.clone());
+      auto through_op = [&] {
+        const Var y = c.op(x);
+        if (!cotangent.defined()) cotangent = random(y.shape());
+        return sum(mul(y, Var::constant(cotangent)));
+      };
+      auto direct = [&] { return sum(mul(x, Var::constant(other))); };
+      if (order == 0) backward(through_op());
+      if (order == 1) {
+        const Var first = through_op();
+        backward(add(first, direct()));
+      }
+      if (order == 2) {
+        const Var first = direct();
+        backward(add(first, through_op()));
+      }
+      return x.grad();
+    };
+    const Tensor alone = x_gradient(0), op_last = x_gradient(1), op_first = x_gradient(2);
+    for (std::size_t i = 0; i < alone.numel(); ++i) {
+      CHECK(op_last.data()[i] == doctest::Approx(alone.data()[i] + other.data()[i]).epsilon(1e-5));
+      CHECK(op_first.data()[i] == doctest::Approx(alone.data()[i] + other.data()[i]).epsilon(1e-5));
+    }
   }
 }
 
