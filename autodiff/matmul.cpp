@@ -38,9 +38,9 @@ Var matmul(const Var& a, const Var& b, bool transpose_a, bool transpose_b) {
   Tensor c(out);
   ops::matmul_forward(a.value().data(), b.value().data(), c.data(), s);
   return detail::record("matmul", c, {&a, &b}, [a, b, s](const Tensor& dc) {
-    ops::matmul_backward(a.value().data(), b.value().data(), dc.data(),
-                         a.requires_grad() ? detail::grad_buffer(a) : nullptr,
-                         b.requires_grad() ? detail::grad_buffer(b) : nullptr, s);
+    const detail::GradTarget da = a.requires_grad() ? detail::grad_target(a) : detail::GradTarget{nullptr, false};
+    const detail::GradTarget db = b.requires_grad() ? detail::grad_target(b) : detail::GradTarget{nullptr, false};
+    ops::matmul_backward(a.value().data(), b.value().data(), dc.data(), da.data, da.overwrite, db.data, db.overwrite, s);
   });
 }
 

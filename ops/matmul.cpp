@@ -120,31 +120,32 @@ void matmul_forward(const float* a, const float* b, float* c, const MatmulShape&
                          s.k * s.n, 0.f, c, s.n, s.m * s.n});
 }
 
-void matmul_backward(const float* a, const float* b, const float* dc, float* da, float* db,
+void matmul_backward(const float* a, const float* b, const float* dc, float* da, bool overwrite_da, float* db, bool overwrite_db,
                      const MatmulShape& s) {
   const std::size_t lda = s.transpose_a ? s.m : s.k;
   const std::size_t ldb = s.transpose_b ? s.k : s.n;
   const std::size_t a_size = s.m * s.k, b_size = s.k * s.n, c_size = s.m * s.n;
+  const float beta_a = overwrite_da ? 0.f : 1.f, beta_b = overwrite_db ? 0.f : 1.f;
   if (da != nullptr) {
     if (!s.transpose_a) {
       // dA[m,k] += dC[m,n] op(B)^T.
       batched_gemm(s.batch, {false, !s.transpose_b, s.m, s.k, s.n, 1.f, dc, s.n, c_size, b, ldb,
-                             b_size, 1.f, da, s.k, a_size});
+                             b_size, beta_a, da, s.k, a_size});
     } else {
       // dA[k,m] += op(B)[k,n] dC^T.
       batched_gemm(s.batch, {s.transpose_b, true, s.k, s.m, s.n, 1.f, b, ldb, b_size, dc, s.n,
-                             c_size, 1.f, da, s.m, a_size});
+                             c_size, beta_a, da, s.m, a_size});
     }
   }
   if (db != nullptr) {
     if (!s.transpose_b) {
       // dB[k,n] += op(A)^T dC.
       batched_gemm(s.batch, {!s.transpose_a, false, s.k, s.n, s.m, 1.f, a, lda, a_size, dc, s.n,
-                             c_size, 1.f, db, s.n, b_size});
+                             c_size, beta_b, db, s.n, b_size});
     } else {
       // dB[n,k] += dC^T op(A).
       batched_gemm(s.batch, {true, s.transpose_a, s.n, s.k, s.m, 1.f, dc, s.n, c_size, a, lda,
-                             a_size, 1.f, db, s.k, b_size});
+                             a_size, beta_b, db, s.k, b_size});
     }
   }
 }

@@ -13,8 +13,9 @@ struct MatmulShape {
 
 // C = op(A) op(B). C must not alias A or B.
 void matmul_forward(const float* a, const float* b, float* c, const MatmulShape& shape);
-// dA += dC op(B)^T (as stored), dB += op(A)^T dC (as stored); either may be null.
-void matmul_backward(const float* a, const float* b, const float* dc, float* da, float* db,
+// dA += dC op(B)^T (as stored), dB += op(A)^T dC (as stored); either may be null. With
+// overwrite_da / overwrite_db, = instead of += (the old values are never read).
+void matmul_backward(const float* a, const float* b, const float* dc, float* da, bool overwrite_da, float* db, bool overwrite_db,
                      const MatmulShape& shape);
 
 // One general product: C = beta C + alpha op(A) op(B), parallel over blocks of C.

@@ -207,10 +207,10 @@ TEST_CASE("batchnorm2d with a fused relu or softplus equals batchnorm2d followed
   }
 }
 
-// Batch norm writes its input's gradient over its output's, and a convolution overwrites its
-// input's gradient, when the input has none yet; when the input feeds other ops too, their
-// gradients must add up either way round. (The convolutions cover each input-gradient path: one
-// input channel, fewer outputs than inputs, more, and 1x1.)
+// Batch norm writes its input's gradient over its output's, and a convolution or a matrix product
+// overwrites its input's gradient, when the input has none yet; when the input feeds other ops
+// too, their gradients must add up either way round. (The convolutions cover each input-gradient
+// path: one input channel, fewer outputs than inputs, more, and 1x1.)
 TEST_CASE("an op's input gradient adds to the gradients of the input's other uses, in either order") {
   std::mt19937 rng(7);
   std::normal_distribution<float> normal(0.f, 1.f);
@@ -225,6 +225,7 @@ TEST_CASE("an op's input gradient adds to the gradients of the input's other use
     Shape x;
     std::function<Var(const Var&)> op;
   };
+  const Tensor right = random({4, 5}), right_t = random({5, 4}), left = random({6, 4});
   const Tensor w_single = random({3, 1, 3, 3}), w_fewer = random({1, 2, 3, 3}), w_more = random({3, 2, 3, 3}), w_pointwise = random({3, 2, 1, 1});
   const std::vector<Case> cases{
       {"batchnorm2d", {4, 2, 5, 5}, [&](const Var& x) { return batchnorm2d(x, Var(), Var(), state, true, ops::Activation::softplus); }},
@@ -232,6 +233,10 @@ TEST_CASE("an op's input gradient adds to the gradients of the input's other use
       {"conv2d, fewer outputs", {4, 2, 6, 6}, [&](const Var& x) { return conv2d(x, Var::constant(w_fewer)); }},
       {"conv2d, more outputs", {4, 2, 6, 6}, [&](const Var& x) { return conv2d(x, Var::constant(w_more)); }},
       {"conv2d, 1x1", {4, 2, 6, 6}, [&](const Var& x) { return conv2d(x, Var::constant(w_pointwise)); }},
+      {"matmul, left", {6, 4}, [&](const Var& x) { return matmul(x, Var::constant(right)); }},
+      {"matmul, left transposed", {4, 6}, [&](const Var& x) { return matmul(x, Var::constant(right_t), true, true); }},
+      {"matmul, right", {4, 5}, [&](const Var& x) { return matmul(Var::constant(left), x); }},
+      {"matmul, right transposed", {5, 4}, [&](const Var& x) { return matmul(Var::constant(left), x, false, true); }},
   };
   for (const Case& c : cases) {
     INFO(c.name);
