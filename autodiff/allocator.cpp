@@ -1,9 +1,9 @@
 #include "autodiff/allocator.hpp"
 
 #include <cstdlib>
+#include <map>
 #include <mutex>
 #include <new>
-#include <map>
 #include <unordered_map>
 #include <vector>
 
@@ -15,10 +15,10 @@ std::size_t block_bytes(std::size_t floats) {
   return (bytes + 63) / 64 * 64;
 }
 
-// A request takes the smallest cached block of at least its size and at most kLargestReuse times
+// A request takes the smallest cached block of at least its size and at most largest_reuse times
 // it. Exact sizes only left 35-60 MB of a training step's 170-200 MB pool idle: a step's tensors
 // come in many sizes, and a block cached for one size never served another.
-constexpr std::size_t kLargestReuse = 2;
+constexpr std::size_t largest_reuse = 2;
 
 struct Cache {
   std::mutex mutex;
@@ -44,7 +44,7 @@ float* allocate_floats(std::size_t floats) {
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mutex);
   const auto found = c.free_blocks.lower_bound(bytes);
-  if (found != c.free_blocks.end() && found->first <= kLargestReuse * bytes) {
+  if (found != c.free_blocks.end() && found->first <= largest_reuse * bytes) {
     const std::size_t size = found->first;
     float* block = found->second.back();
     found->second.pop_back();

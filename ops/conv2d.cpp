@@ -290,11 +290,11 @@ void weight_gradient(const float* x, const float* dy, float* dw, const Conv2dSha
   }
 }
 
-// dx += the input gradient. With no more output than input channels it is computed as a convolution
-// of dy with the flipped, transposed kernel (a small GEMM per image); otherwise as W^T dy folded
-// back by col2im. Either way images are independent tasks.
-// dx (+)= the input gradient. Where it is accumulated from overlapping pieces, an overwritten
-// image is zeroed just before, while it is about to be in cache anyway.
+// dx += the input gradient (dx = it, with overwrite). With no more output than input channels it is
+// computed as a convolution of dy with the flipped, transposed kernel (a small GEMM per image);
+// otherwise as W^T dy folded back by col2im. Either way images are independent tasks. Where pieces
+// overlap and are added up, an overwritten image is zeroed just before, when it is about to be in
+// cache anyway.
 void input_gradient(const float* w, const float* dy, float* dx, bool overwrite, const Conv2dShape& s) {
   const std::size_t image_size = s.in_channels * s.height * s.width;
   const std::size_t P = pixels(s), R = column_rows(s);

@@ -217,30 +217,20 @@ Result fit_glm_baseline(const io::Population& population, std::uint64_t seed) {
   return result;
 }
 
-double type_accuracy(const ad::Tensor& features, const ad::Tensor& types) {
-  const std::int64_t channels = features.shape()[0], neurons = features.shape()[1];
-  std::vector<std::int64_t> assigned(static_cast<std::size_t>(neurons));
-  for (std::int64_t n = 0; n < neurons; ++n) {
-    std::int64_t best = 0;
-    for (std::int64_t k = 1; k < channels; ++k)
-      if (std::fabs(features.data()[k * neurons + n]) > std::fabs(features.data()[best * neurons + n])) best = k;
-    assigned[static_cast<std::size_t>(n)] = best;
-  }
-  std::vector<std::int64_t> channel_of_type(static_cast<std::size_t>(channels));
-  std::iota(channel_of_type.begin(), channel_of_type.end(), 0);
+namespace {
+
+// The best score(matching) over every matching of `count` model channels to `count` types
+// (matching[type] = channel): a model's channel order is arbitrary.
+template <class Score>
+double best_over_matchings(std::int64_t count, Score&& score) {
+  std::vector<std::int64_t> matching(static_cast<std::size_t>(count));
+  std::iota(matching.begin(), matching.end(), 0);
   double best = 0.0;
-  do {  // every matching of channels to types
-    std::int64_t correct = 0;
-    for (std::int64_t n = 0; n < neurons; ++n) {
-      const auto type = static_cast<std::size_t>(types.data()[n]);
-      correct += type < channel_of_type.size() && channel_of_type[type] == assigned[static_cast<std::size_t>(n)];
-    }
-    best = std::max(best, static_cast<double>(correct) / static_cast<double>(neurons));
-  } while (std::next_permutation(channel_of_type.begin(), channel_of_type.end()));
+  do {
+    best = std::max(best, score(matching));
+  } while (std::next_permutation(matching.begin(), matching.end()));
   return best;
 }
-
-namespace {
 
 // |correlation| of a with b shifted by (dy, dx), over the k x k window (what leaves it is dropped).
 double shifted_correlation(const float* a, const float* b, std::int64_t k, std::int64_t dy, std::int64_t dx) {
@@ -257,6 +247,25 @@ double shifted_correlation(const float* a, const float* b, std::int64_t k, std::
 }
 
 }  // namespace
+
+double type_accuracy(const ad::Tensor& features, const ad::Tensor& types) {
+  const std::int64_t channels = features.shape()[0], neurons = features.shape()[1];
+  std::vector<std::int64_t> assigned(static_cast<std::size_t>(neurons));
+  for (std::int64_t n = 0; n < neurons; ++n) {
+    std::int64_t best = 0;
+    for (std::int64_t k = 1; k < channels; ++k)
+      if (std::fabs(features.data()[k * neurons + n]) > std::fabs(features.data()[best * neurons + n])) best = k;
+    assigned[static_cast<std::size_t>(n)] = best;
+  }
+  return best_over_matchings(channels, [&](const std::vector<std::int64_t>& channel_of_type) {
+    std::int64_t correct = 0;
+    for (std::int64_t n = 0; n < neurons; ++n) {
+      const auto type = static_cast<std::size_t>(types.data()[n]);
+      correct += type < channel_of_type.size() && channel_of_type[type] == assigned[static_cast<std::size_t>(n)];
+    }
+    return static_cast<double>(correct) / static_cast<double>(neurons);
+  });
+}
 
 double kernel_similarity(const ad::Tensor& kernels, const ad::Tensor& true_kernels, const ad::Tensor& types,
                          std::int64_t max_shift) {
@@ -277,19 +286,15 @@ double kernel_similarity(const ad::Tensor& kernels, const ad::Tensor& true_kerne
     for (std::int64_t t = 0; t < count; ++t)
       for (std::int64_t dy = -max_shift; dy <= max_shift; ++dy)
         for (std::int64_t dx = -max_shift; dx <= max_shift; ++dx) {
-          double& best = similarity[static_cast<std::size_t>(j * count + t)];
-          best = std::max(best, shifted_correlation(kernels.data() + j * k * k, average_floats.data() + t * k * k, k, dy, dx));
+          double& entry = similarity[static_cast<std::size_t>(j * count + t)];
+          entry = std::max(entry, shifted_correlation(kernels.data() + j * k * k, average_floats.data() + t * k * k, k, dy, dx));
         }
-  std::vector<std::int64_t> kernel_of_type(static_cast<std::size_t>(count));
-  std::iota(kernel_of_type.begin(), kernel_of_type.end(), 0);
-  double best = 0.0;
-  do {  // every matching of kernels to types
+  return best_over_matchings(count, [&](const std::vector<std::int64_t>& kernel_of_type) {
     double worst = 1.0;
     for (std::int64_t t = 0; t < count; ++t)
       worst = std::min(worst, similarity[static_cast<std::size_t>(kernel_of_type[static_cast<std::size_t>(t)] * count + t)]);
-    best = std::max(best, worst);
-  } while (std::next_permutation(kernel_of_type.begin(), kernel_of_type.end()));
-  return best;
+    return worst;
+  });
 }
 
 double type_clustering_ari(const ad::Tensor& features, const ad::Tensor& types, std::uint64_t seed) {
