@@ -44,8 +44,7 @@ Var batchnorm2d(const Var& x, const Var& gamma, const Var& beta, BatchNormState&
   const Tensor output = activation == ops::Activation::identity ? Tensor() : y;
   return detail::record(op, y, {&x, gamma.defined() ? &gamma : &undefined, beta.defined() ? &beta : &undefined},
                         [x, gamma, beta, mean, invstd, s, training, activation, output](const Tensor& dy) {
-                          const detail::GradTarget dx =
-                              x.requires_grad() ? detail::grad_target_in(x, dy) : detail::GradTarget{nullptr, false};
+                          const detail::GradTarget dx = detail::grad_target_in(x, dy);
                           // The gradient before the activation, in x's gradient itself when that holds
                           // nothing yet: dy's own storage then (activation_backward and batchnorm_backward
                           // read each entry before overwriting it).

@@ -21,7 +21,7 @@ Var conv2d(const Var& x, const Var& weight, ops::Padding padding) {
   Tensor y({sx[0], sw[0], static_cast<std::int64_t>(s.out_height), static_cast<std::int64_t>(s.out_width)});
   ops::conv2d_forward(x.value().data(), weight.value().data(), y.data(), s);
   return detail::record("conv2d", y, {&x, &weight}, [x, weight, s](const Tensor& dy) {
-    const detail::GradTarget dx = x.requires_grad() ? detail::grad_target(x) : detail::GradTarget{nullptr, false};
+    const detail::GradTarget dx = detail::grad_target(x);
     ops::conv2d_backward(x.value().data(), weight.value().data(), dy.data(), dx.data, dx.overwrite,
                          weight.requires_grad() ? detail::grad_buffer(weight) : nullptr, s);
   });

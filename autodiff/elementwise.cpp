@@ -54,7 +54,7 @@ Var binary(ops::BinaryOp op, const char* name, const Var& a, const Var& b) {
   ops::binary_forward(op, a.value().data(), b.value().data(), y.data(), shape);
   return record(name, y, {&a, &b}, [op, a, b, shape](const Tensor& dy) {
     // a's gradient is taken (and written) before b's, so mul(x, x) overwrites, then accumulates.
-    const detail::GradTarget da = a.requires_grad() ? detail::grad_target(a) : detail::GradTarget{nullptr, false};
+    const detail::GradTarget da = detail::grad_target(a);
     float* db = b.requires_grad() ? grad_buffer(b) : nullptr;
     ops::binary_backward(op, a.value().data(), b.value().data(), dy.data(), da.data, da.overwrite, db,
                          shape);

@@ -38,8 +38,8 @@ Var matmul(const Var& a, const Var& b, bool transpose_a, bool transpose_b) {
   Tensor c(out);
   ops::matmul_forward(a.value().data(), b.value().data(), c.data(), s);
   return detail::record("matmul", c, {&a, &b}, [a, b, s](const Tensor& dc) {
-    const detail::GradTarget da = a.requires_grad() ? detail::grad_target(a) : detail::GradTarget{nullptr, false};
-    const detail::GradTarget db = b.requires_grad() ? detail::grad_target(b) : detail::GradTarget{nullptr, false};
+    const detail::GradTarget da = detail::grad_target(a);
+    const detail::GradTarget db = detail::grad_target(b);
     ops::matmul_backward(a.value().data(), b.value().data(), dc.data(), da.data, da.overwrite, db.data, db.overwrite, s);
   });
 }

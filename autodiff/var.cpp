@@ -86,6 +86,7 @@ float* grad_buffer(const Var& v) {
 }
 
 GradTarget grad_target(const Var& v) {
+  if (!v.requires_grad()) return {nullptr, false};
   Node& node = v.node();
   const bool fresh = !node.grad.defined();
   if (fresh) node.grad = Tensor(node.value.shape());
@@ -93,6 +94,7 @@ GradTarget grad_target(const Var& v) {
 }
 
 GradTarget grad_target_in(const Var& v, const Tensor& g) {
+  if (!v.requires_grad()) return {nullptr, false};
   Node& node = v.node();
   const bool fresh = !node.grad.defined();
   if (fresh) node.grad = g.reshaped(node.value.shape());

@@ -88,7 +88,8 @@ Var record(const char* op, Tensor value, std::initializer_list<const Var*> input
 float* grad_buffer(const Var& v);
 // Where a backward function that writes every entry of v's gradient once puts it: on first use a
 // buffer left uninitialised, to be overwritten (saving a zero fill and a read of every entry);
-// afterwards the existing gradient, to be accumulated into.
+// afterwards the existing gradient, to be accumulated into. Null (nothing to write) when v needs
+// no gradient.
 struct GradTarget {
   float* data;
   bool overwrite;
