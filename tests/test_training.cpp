@@ -96,6 +96,15 @@ std::vector<float> all_parameters(const std::string& checkpoint) {
   return values;
 }
 
+// A linear (DoG) population of `neurons` with `train` training and `test` test samples, seed 1.
+io::Population linear_population(std::int64_t neurons, std::int64_t train, std::int64_t test) {
+  io::PopulationConfig population;
+  population.neurons = neurons;
+  population.train_samples = train;
+  population.test_samples = test;
+  return io::make_population(population);
+}
+
 }  // namespace
 
 // With the location search, training seeds 1-4 give FEV 0.931/0.795/0.991/0.795 (0.992/0.815/
@@ -199,6 +208,9 @@ TEST_CASE("teacher-student: ww-repro mini fits the CNN and ridge to a DoG popula
     CHECK((bytes.size() > 8 && std::string(bytes.data() + 1, 3) == "PNG"));
   }
   CHECK(repro.output.find(dir + "/summary.json") != std::string::npos);
+  // The CNN's search kept its candidates' training state in fits/ only until its result was kept.
+  CHECK(std::filesystem::exists(dir + "/fits/cnn-N100-D1024.npz"));
+  CHECK_FALSE(std::filesystem::exists(dir + "/fits/cnn-N100-D1024.in-progress"));
   CHECK(run("ww-repro", {"fig9", "--out", dir}).exit_code != 0);
   std::filesystem::remove_all(dir);
 }
@@ -312,11 +324,7 @@ TEST_CASE("the two-type linear model starts with its two kernels and each neuron
 // Fig. 3's hardest point (measured with ww-repro fig3 --quick): unsmoothed, the shared kernel fits
 // the noise and the CNN predicts worse than the mean.
 TEST_CASE("teacher-student: with 10 neurons and 256 samples the linear CNN's search keeps a smooth kernel, which beats ridge") {
-  io::PopulationConfig population;
-  population.neurons = 10;
-  population.train_samples = 256;
-  population.test_samples = 2000;
-  const io::Population p = io::make_population(population);
+  const io::Population p = linear_population(10, 256, 2000);
   const std::vector<experiments::Strengths> grid{{0.03f, 0.f}};
   const experiments::Result plain = experiments::fit_factorized_cnn(p, 1, grid, {}, 1);
   const experiments::Result searched = experiments::fit_factorized_cnn(p, 1, grid, {3e-3f}, 1);
@@ -327,6 +335,50 @@ TEST_CASE("teacher-student: with 10 neurons and 256 samples the linear CNN's sea
   CHECK(searched.validation_loss < plain.validation_loss);
   CHECK(searched.score > plain.score + 0.2);
   CHECK(searched.score > ridge.score + 0.05);
+}
+
+TEST_CASE("a search continues each candidate from its checkpoint in the progress folder, with an uninterrupted search's result") {
+  const io::Population p = linear_population(10, 256, 500);
+  std::vector<experiments::Candidate> candidates;
+  for (const float strength : {3e-3f, 3e-2f}) {
+    io::Config config = experiments::linear_model_config(1, strength, 0.f, 1);
+    config.training.schedule = {10, 2, 0.1f, 1, 120};
+    candidates.push_back({config, "mask_l1 " + std::to_string(strength), nullptr});
+  }
+  const experiments::Result uninterrupted = experiments::fit_cnn(p, "cnn", candidates);
+  REQUIRE(uninterrupted.candidate == 1);  // the candidate interrupted below is the one chosen
+
+  // Candidate 1 interrupted at step 35, its state where fit_cnn keeps it.
+  const std::string folder = temporary_folder("search-progress");
+  std::filesystem::create_directories(folder);
+  training::Trainer interrupted(candidates[1].config, p.train);
+  std::atomic<bool> stop{false};
+  REQUIRE(interrupted.run(stop, [&](const training::Progress& progress) { stop = progress.step == 35; }, [] {}) ==
+          training::Outcome::interrupted);
+  io::Checkpoint state = interrupted.checkpoint();
+  state.reals["seconds"] = 1000.0;
+  io::save_checkpoint(experiments::candidate_checkpoint(folder, 1), state);
+
+  const experiments::Result resumed = experiments::fit_cnn(p, "cnn", candidates, folder);
+  CHECK(resumed.validation_loss == uninterrupted.validation_loss);
+  CHECK(resumed.score == uninterrupted.score);
+  CHECK(resumed.chosen == uninterrupted.chosen);
+  CHECK(resumed.seconds > 1000.0);  // the time spent before the interruption counts
+  for (std::size_t c = 0; c < candidates.size(); ++c)
+    CHECK(io::load_checkpoint(experiments::candidate_checkpoint(folder, c)).integer("finished") == 1);
+
+  // A finished candidate's checkpoint is taken back without training: candidate 1's state at step
+  // 35 marked finished gives step 35's validation loss. In candidate 0's place (another
+  // configuration) it is passed over, and candidate 0 trains afresh.
+  state.integers["finished"] = 1;
+  io::save_checkpoint(experiments::candidate_checkpoint(folder, 0), state);
+  const experiments::Result taken_back = experiments::fit_cnn(p, "cnn", {candidates[1]}, folder);
+  CHECK(taken_back.validation_loss == state.real("best_loss"));
+  CHECK(taken_back.validation_loss > uninterrupted.validation_loss);
+  io::save_checkpoint(experiments::candidate_checkpoint(folder, 0), state);
+  CHECK(experiments::fit_cnn(p, "cnn", {candidates[0]}, folder).validation_loss ==
+        experiments::fit_cnn(p, "cnn", {candidates[0]}).validation_loss);
+  std::filesystem::remove_all(folder);
 }
 
 TEST_CASE("ww-simulate writes a population's data and ground truth; the same seed gives the same files") {

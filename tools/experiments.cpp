@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 
 #include "nn/clustering.hpp"
 #include "nn/metrics.hpp"
@@ -60,8 +61,44 @@ io::Config linear_model_config(std::int64_t channels, float mask_l1, float featu
   return config;
 }
 
-Result fit_cnn(const io::Population& population, const std::string& model_name, const std::vector<Candidate>& candidates) {
-  const auto start = std::chrono::steady_clock::now();
+std::string candidate_checkpoint(const std::string& progress_folder, std::size_t candidate) {
+  return progress_folder + "/candidate-" + std::to_string(candidate) + ".wwc";
+}
+
+namespace {
+
+// A candidate's training, continued from its checkpoint in the progress folder when that was made
+// with the same configuration (a candidate list changed since starts afresh).
+struct CandidateRun {
+  std::unique_ptr<training::Trainer> trainer;
+  double earlier_seconds = 0.0;  // spent before the run this trainer continues
+};
+
+CandidateRun start_candidate(const io::Population& population, const Candidate& candidate, const std::string& checkpoint_path) {
+  CandidateRun run{std::make_unique<training::Trainer>(candidate.config, population.train)};
+  if (!checkpoint_path.empty() && std::filesystem::exists(checkpoint_path)) {
+    const io::Checkpoint kept = io::load_checkpoint(checkpoint_path);
+    if (kept.text("config") == io::config_to_json(run.trainer->config())) {
+      run.trainer = std::make_unique<training::Trainer>(kept, population.train);
+      run.earlier_seconds = kept.real("seconds");
+      std::printf("  (%s: %s continues at step %lld)\n", checkpoint_path.c_str(), candidate.description.c_str(),
+                  static_cast<long long>(run.trainer->step()));
+      std::fflush(stdout);
+      return run;
+    }
+    std::printf("  (%s was made with another configuration: %s starts afresh)\n", checkpoint_path.c_str(), candidate.description.c_str());
+  }
+  if (candidate.core_from) run.trainer->transfer_core(*candidate.core_from);
+  return run;
+}
+
+}  // namespace
+
+Result fit_cnn(const io::Population& population, const std::string& model_name, const std::vector<Candidate>& candidates,
+               const std::string& progress_folder) {
+  // Checkpoints of the largest models run to hundreds of MB: one every few minutes costs ~1%.
+  constexpr double seconds_between_checkpoints = 300.0;
+  if (!progress_folder.empty()) std::filesystem::create_directories(progress_folder);
   Result result;
   result.model = model_name;
   result.neurons = population.train.responses.shape()[1];
@@ -70,9 +107,24 @@ Result fit_cnn(const io::Population& population, const std::string& model_name, 
   std::atomic<bool> never{false};
   for (std::size_t index = 0; index < candidates.size(); ++index) {
     const Candidate& candidate = candidates[index];
-    training::Trainer trainer(candidate.config, population.train);
-    if (candidate.core_from) trainer.transfer_core(*candidate.core_from);
-    if (trainer.run(never, [](const training::Progress&) {}, [] {}) != training::Outcome::finished) continue;
+    const std::string checkpoint_path = progress_folder.empty() ? "" : candidate_checkpoint(progress_folder, index);
+    CandidateRun run = start_candidate(population, candidate, checkpoint_path);
+    training::Trainer& trainer = *run.trainer;
+    const auto start = std::chrono::steady_clock::now();
+    auto last_saved = start;
+    const auto keep = [&] {
+      io::Checkpoint state = trainer.checkpoint();
+      state.reals["seconds"] = run.earlier_seconds + seconds_since(start);
+      io::save_checkpoint(checkpoint_path, state);
+      last_saved = std::chrono::steady_clock::now();
+    };
+    const auto on_evaluation = [&] {
+      if (!checkpoint_path.empty() && seconds_since(last_saved) >= seconds_between_checkpoints) keep();
+    };
+    const training::Outcome outcome = trainer.run(never, [](const training::Progress&) {}, on_evaluation);
+    if (!checkpoint_path.empty()) keep();
+    result.seconds += run.earlier_seconds + seconds_since(start);
+    if (outcome != training::Outcome::finished) continue;
     const double loss = trainer.best_validation_loss();
     if (loss >= best_loss) continue;
     best_loss = result.validation_loss = loss;
@@ -89,7 +141,6 @@ Result fit_cnn(const io::Population& population, const std::string& model_name, 
       if (name == "readout.mask") result.masks = var.value().clone();
     }
   }
-  result.seconds = seconds_since(start);
   return result;
 }
 
@@ -130,12 +181,12 @@ Result fit_recording(const io::Recording& recording, const io::TrainingSplit& sp
 }
 
 Result fit_factorized_cnn(const io::Population& population, std::int64_t channels, const std::vector<Strengths>& grid,
-                          const std::vector<float>& smoothness, std::uint64_t seed) {
+                          const std::vector<float>& smoothness, std::uint64_t seed, const std::string& progress_folder) {
   std::vector<Candidate> candidates;
   for (const Strengths& strengths : grid)
     candidates.push_back({linear_model_config(channels, strengths.mask_l1, strengths.feature_l1, seed),
                           format_strengths(strengths.mask_l1, strengths.feature_l1), nullptr});
-  Result result = fit_cnn(population, "cnn", candidates);
+  Result result = fit_cnn(population, "cnn", candidates, progress_folder);
   if (smoothness.empty() || !std::isfinite(result.validation_loss)) return result;
   // With few neurons and few samples the shared kernel fits the noise (10 neurons, 256 samples:
   // test FEV below 0 at every mask strength). The paper's smoothness prior of its V1 model
@@ -151,7 +202,7 @@ Result fit_factorized_cnn(const io::Population& population, std::int64_t channel
     candidate.description += text;
     smoothed.push_back(std::move(candidate));
   }
-  Result smooth = fit_cnn(population, "cnn", smoothed);
+  Result smooth = fit_cnn(population, "cnn", smoothed, progress_folder.empty() ? "" : progress_folder + "/smoothness");
   Result& best = smooth.validation_loss < result.validation_loss ? smooth : result;
   best.seconds = result.seconds + smooth.seconds;
   return best;

@@ -47,7 +47,12 @@ struct Candidate {
 // Trains every candidate on the population's training data by its schedule; the one with the
 // lowest validation loss is tested. Returns its mean test FEV, first-layer kernels and (factorized
 // and fixed-mask readouts) feature weights, named `model`.
-Result fit_cnn(const io::Population& population, const std::string& model, const std::vector<Candidate>& candidates);
+// With a `progress_folder`, each candidate's training state is kept there (candidate_checkpoint)
+// every few minutes and when it finishes, and a candidate whose checkpoint is there continues from
+// it: a search interrupted after hours loses minutes, with the result of an uninterrupted one.
+Result fit_cnn(const io::Population& population, const std::string& model, const std::vector<Candidate>& candidates,
+               const std::string& progress_folder = "");
+std::string candidate_checkpoint(const std::string& progress_folder, std::size_t candidate);
 
 // A recording's first `images` training images and its whole validation tier, as ww-train splits them.
 io::TrainingSplit first_training_images(const io::Recording& recording, std::int64_t images);
@@ -59,8 +64,9 @@ Result fit_recording(const io::Recording& recording, const io::TrainingSplit& sp
 // The paper's linear model (one 17x17 conv, K channels, BN, identity; factorized readout) over a
 // grid of strengths, then at the chosen strengths with each of `smoothness` (the kernel's
 // normalised Laplacian penalty); the lowest validation loss of all is kept.
+// progress_folder: as fit_cnn's.
 Result fit_factorized_cnn(const io::Population& population, std::int64_t channels, const std::vector<Strengths>& grid,
-                          const std::vector<float>& smoothness, std::uint64_t seed);
+                          const std::vector<float>& smoothness, std::uint64_t seed, const std::string& progress_folder = "");
 
 // The paper's Fig. 5 model: three 5x5 conv layers with 32, 64 and `types` channels, BN + ReLU,
 // batch 64, with the given readout. Its penalties are factor / N (the loss averages over the N

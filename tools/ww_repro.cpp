@@ -170,8 +170,9 @@ nlohmann::json to_json(const Result& r) {
 }
 
 // What a run has finished, kept in DIR as each fit ends: summary.json (marked unfinished) and each
-// fit's tensors in DIR/fits/. Full grids run for hours: an interrupted run loses only the fit in
-// progress, and --resume takes the kept fits back instead of refitting them.
+// fit's tensors in DIR/fits/; a search in progress keeps its candidates' training state in
+// DIR/fits/<fit>.in-progress/. Full grids run for hours: --resume takes the kept fits back instead
+// of refitting them and continues the search in progress from its last checkpoint.
 class KeptResults {
  public:
   // `run` names what makes results comparable (experiment, --quick, seed, ...); --resume requires
@@ -181,11 +182,16 @@ class KeptResults {
     if (resume) load();
   }
 
-  // The kept result of `model` with `neurons` and `samples`, or else fit()'s, kept.
-  Result obtain(const std::string& model, std::int64_t neurons, std::int64_t samples, const std::function<Result()>& fit) {
+  // The kept result of `model` with `neurons` and `samples`, or else fit(progress folder)'s, kept:
+  // a search keeps its candidates' training state in that folder (experiments::fit_cnn) until
+  // its result is kept.
+  Result obtain(const std::string& model, std::int64_t neurons, std::int64_t samples,
+                const std::function<Result(const std::string&)>& fit) {
     const auto kept = earlier_.find(key(model, neurons, samples));
     if (kept == earlier_.end()) {
-      add(fit());
+      const std::string progress = fit_file(model, neurons, samples, ".in-progress");
+      add(fit(progress));
+      std::filesystem::remove_all(progress);
     } else {
       print(kept->second, " [kept]");
       results_.push_back(std::move(kept->second));
@@ -202,7 +208,7 @@ class KeptResults {
       if (tensor->defined()) tensors.emplace_back(name, *tensor);
     if (!tensors.empty()) {
       std::filesystem::create_directories(out_ + "/fits");
-      ww::io::write_npz(tensor_file(r.model, r.neurons, r.samples), tensors);
+      ww::io::write_npz(fit_file(r.model, r.neurons, r.samples, ".npz"), tensors);
     }
     results_.push_back(std::move(r));
     save(false, {});
@@ -229,10 +235,11 @@ class KeptResults {
     return model + "/" + std::to_string(neurons) + "/" + std::to_string(samples);
   }
 
-  std::string tensor_file(std::string model, std::int64_t neurons, std::int64_t samples) const {
+  // A fit's file (or folder) in DIR/fits/, named by its model, neuron count and samples.
+  std::string fit_file(std::string model, std::int64_t neurons, std::int64_t samples, const char* suffix) const {
     for (char& c : model)
       if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-    return out_ + "/fits/" + model + "-N" + std::to_string(neurons) + "-D" + std::to_string(samples) + ".npz";
+    return out_ + "/fits/" + model + "-N" + std::to_string(neurons) + "-D" + std::to_string(samples) + suffix;
   }
 
   static void print(const Result& r, const char* note) {
@@ -292,7 +299,7 @@ class KeptResults {
         r.type_ari = j.value("type_ari", r.type_ari);
         r.kernel_similarity = j.value("kernel_similarity", r.kernel_similarity);
         if (j.value("tensors", false)) {
-          const std::string tensors = tensor_file(r.model, r.neurons, r.samples);
+          const std::string tensors = fit_file(r.model, r.neurons, r.samples, ".npz");
           if (!std::filesystem::exists(tensors)) {
             // The figures need them: fit it again rather than draw it without.
             std::printf("--resume: %s is missing, so %s N=%lld D=%lld is fitted again\n", tensors.c_str(), r.model.c_str(),
@@ -413,14 +420,14 @@ void write_figures(const std::string& out, const std::string& experiment, const 
 
 // The factorized CNN of a linear population, its mask (and, with two types, feature) strengths
 // factor / N.
-Result fit_linear_cnn(const Plan& plan, const ww::io::Population& p, std::uint64_t seed) {
+Result fit_linear_cnn(const Plan& plan, const ww::io::Population& p, std::uint64_t seed, const std::string& progress_folder) {
   const std::int64_t neurons = p.train.responses.shape()[1];
   std::vector<ww::experiments::Strengths> grid;
   for (const float factor : plan.strength_factors) {
     const float strength = factor / static_cast<float>(neurons);
     grid.push_back({strength, plan.two_types ? strength : 0.f});
   }
-  Result cnn = ww::experiments::fit_factorized_cnn(p, plan.two_types ? 2 : 1, grid, plan.smoothness, seed);
+  Result cnn = ww::experiments::fit_factorized_cnn(p, plan.two_types ? 2 : 1, grid, plan.smoothness, seed, progress_folder);
   if (plan.two_types) {
     cnn.type_accuracy = ww::experiments::type_accuracy(cnn.features, p.types);
     cnn.type_ari = ww::experiments::type_clustering_ari(cnn.features, p.types, seed);
@@ -441,11 +448,11 @@ void run_linear(const std::string& experiment, const Plan& plan, std::uint64_t s
       population.seed = seed;
       population.two_types = plan.two_types;
       ww::io::Population p = ww::io::make_population(population);
-      if (plan.cnn) results.obtain("cnn", neurons, samples, [&] { return fit_linear_cnn(plan, p, seed); });
+      if (plan.cnn) results.obtain("cnn", neurons, samples, [&](const std::string& progress) { return fit_linear_cnn(plan, p, seed, progress); });
       if (neurons != plan.neurons.back()) continue;
       for (const std::string& kind : plan.regressions) {
         const std::int64_t fitted = std::min(neurons, plan.regression_neurons);
-        results.obtain(kind, fitted, samples, [&] { return ww::experiments::fit_regression(p, kind, fitted); });
+        results.obtain(kind, fitted, samples, [&](const std::string&) { return ww::experiments::fit_regression(p, kind, fitted); });
       }
       largest = std::move(p);
     }
@@ -482,8 +489,8 @@ void run_nonlinear(const std::string& experiment, const NonlinearPlan& plan, con
           model.training.schedule = plan.schedule;
           candidates.push_back({model, description, nullptr});
         }
-        const Result r = results.obtain(readout_model_name(readout), neurons, samples, [&] {
-          Result fitted = ww::experiments::fit_cnn(p, readout_model_name(readout), candidates);
+        const Result r = results.obtain(readout_model_name(readout), neurons, samples, [&](const std::string& progress) {
+          Result fitted = ww::experiments::fit_cnn(p, readout_model_name(readout), candidates, progress);
           // Matching channels to types tries every permutation: affordable up to 8 types.
           if (fitted.features.defined() && types <= 8) fitted.type_accuracy = ww::experiments::type_accuracy(fitted.features, p.types);
           if (fitted.features.defined()) fitted.type_ari = ww::experiments::type_clustering_ari(fitted.features, p.types, seed);
@@ -491,7 +498,7 @@ void run_nonlinear(const std::string& experiment, const NonlinearPlan& plan, con
         });
         if (readout == ww::nn::ReadoutKind::factorized) last_cnn = r;
       }
-      if (plan.glm) results.obtain("glm", neurons, samples, [&] { return ww::experiments::fit_glm_baseline(p, seed); });
+      if (plan.glm) results.obtain("glm", neurons, samples, [&](const std::string&) { return ww::experiments::fit_glm_baseline(p, seed); });
       last_population = std::move(p);
     }
   }
