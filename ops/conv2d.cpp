@@ -57,23 +57,10 @@ void each_column_block(const Conv2dShape& s, Block&& block) {
 std::size_t image_offset(const Conv2dShape& s, const ColumnBlock& b) { return (b.c * s.height + b.iy) * s.width + b.ix; }
 std::size_t column_offset(const Conv2dShape& s, const ColumnBlock& b) { return b.oy * s.out_width + b.ox; }
 
-// cols[r, oy*out_width + ox] for one image, rows column_stride apart.
-void im2col(const float* image, float* cols, const Conv2dShape& s) {
-  const std::size_t stride = column_stride(s);
-  const bool padded = s.out_height + s.kernel_h - 1 > s.height || s.out_width + s.kernel_w - 1 > s.width;
-  if (padded) {
-    std::memset(cols, 0, column_rows(s) * stride * sizeof(float));
-  }
-  const auto& k = simd::kernels();
-  each_column_block(s, [&](const ColumnBlock& b) {
-    k.copy_rows(b.rows, b.len, image + image_offset(s, b), s.width, cols + b.r * stride + column_offset(s, b), s.out_width);
-  });
-}
-
-// image += the column matrix of output rows [oy_begin, oy_end) folded back (the adjoint of im2col):
-// cols[r, (oy - oy_begin) * out_width + ox], rows `stride` apart.
-void col2im_add(const float* cols, std::size_t stride, std::size_t oy_begin, std::size_t oy_end, float* image, const Conv2dShape& s) {
-  const auto& k = simd::kernels();
+// each_column_block's blocks clipped to output rows [oy_begin, oy_end), with where each starts in
+// a column matrix of only those rows' pixels.
+template <class Block>
+void each_band_block(const Conv2dShape& s, std::size_t oy_begin, std::size_t oy_end, Block&& block) {
   each_column_block(s, [&](const ColumnBlock& b) {
     ColumnBlock band = b;
     band.oy = std::max(b.oy, oy_begin);
@@ -81,9 +68,36 @@ void col2im_add(const float* cols, std::size_t stride, std::size_t oy_begin, std
     if (band.oy >= oy_last) return;
     band.iy = b.iy + (band.oy - b.oy);
     band.rows = oy_last - band.oy;
-    k.axpy_rows(band.rows, band.len, 1.f, cols + b.r * stride + column_offset(s, band) - oy_begin * s.out_width, s.out_width,
-                image + image_offset(s, band), s.width);
+    block(band, column_offset(s, band) - oy_begin * s.out_width);
   });
+}
+
+// The column matrix of output rows [oy_begin, oy_end) of one image:
+// cols[r, (oy - oy_begin) * out_width + ox], rows `stride` apart.
+void im2col(const float* image, float* cols, std::size_t stride, std::size_t oy_begin, std::size_t oy_end, const Conv2dShape& s) {
+  const bool padded = s.out_height + s.kernel_h - 1 > s.height || s.out_width + s.kernel_w - 1 > s.width;
+  if (padded) {
+    std::memset(cols, 0, column_rows(s) * stride * sizeof(float));
+  }
+  const auto& k = simd::kernels();
+  each_band_block(s, oy_begin, oy_end, [&](const ColumnBlock& b, std::size_t at) {
+    k.copy_rows(b.rows, b.len, image + image_offset(s, b), s.width, cols + b.r * stride + at, s.out_width);
+  });
+}
+
+// image += the column matrix of output rows [oy_begin, oy_end) folded back (the adjoint of im2col).
+void col2im_add(const float* cols, std::size_t stride, std::size_t oy_begin, std::size_t oy_end, float* image, const Conv2dShape& s) {
+  const auto& k = simd::kernels();
+  each_band_block(s, oy_begin, oy_end, [&](const ColumnBlock& b, std::size_t at) {
+    k.axpy_rows(b.rows, b.len, 1.f, cols + b.r * stride + at, s.out_width, image + image_offset(s, b), s.width);
+  });
+}
+
+// Output rows per band of a column matrix (or its gradient) that is written and read back while
+// it is still in L2 (at most ~512 KB) rather than streamed through memory: conv_nl2's whole
+// column matrix is 4 MB an image.
+std::size_t band_rows(const Conv2dShape& s) {
+  return std::clamp<std::size_t>(512 * 1024 / sizeof(float) / (column_rows(s) * s.out_width), 1, s.out_height);
 }
 
 // The column matrix of one image and its row length: the image itself for 1x1 kernels.
@@ -99,7 +113,7 @@ std::size_t columns_row_stride(const Conv2dShape& s) { return direct_columns(s) 
 Columns columns_of(const float* image, const Conv2dShape& s) {
   if (direct_columns(s)) return {image, columns_row_stride(s), false};
   float* cols = scratch(ScratchSlot::columns, column_rows(s) * column_stride(s));
-  im2col(image, cols, s);
+  im2col(image, cols, column_stride(s), 0, s.out_height, s);
   return {cols, column_stride(s), true};
 }
 
@@ -202,8 +216,19 @@ void conv2d_forward(const float* x, const float* w, float* y, const Conv2dShape&
       simd::kernels().correlate_channels(channel_correlation(x + b * image_size, w, y + b * s.out_channels * P, s), false);
       return;
     }
-    const Columns cols = columns_of(x + b * image_size, s);
-    gemm_serial(weights, P, cols.data, cols.stride, 0.f, y + b * s.out_channels * P, P, cols.padded);
+    const float* image = x + b * image_size;
+    float* y_b = y + b * s.out_channels * P;
+    if (direct_columns(s)) {
+      gemm_serial(weights, P, image, P, 0.f, y_b, P, false);
+      return;
+    }
+    const std::size_t rows_per_band = band_rows(s), stride = odd_lines(rows_per_band * s.out_width);
+    float* cols = scratch(ScratchSlot::columns, R * stride);
+    for (std::size_t oy = 0; oy < s.out_height; oy += rows_per_band) {
+      const std::size_t rows = std::min(rows_per_band, s.out_height - oy);
+      im2col(image, cols, stride, oy, oy + rows, s);
+      gemm_serial(weights, rows * s.out_width, cols, stride, 0.f, y_b + oy * s.out_width, P, true);
+    }
   });
 }
 
@@ -337,11 +362,8 @@ void input_gradient(const float* w, const float* dy, float* dx, bool overwrite, 
     return;
   }
   const PackedA weights_t = pack_a(true, R, s.out_channels, w, R);
-  // Bands of output rows whose column gradient (R x the band's pixels, at most ~512 KB) is folded
-  // back while it is still in L2, rather than streamed through memory (conv_nl2's whole column
-  // matrix is 4 MB an image).
-  const std::size_t band_rows = std::clamp<std::size_t>(512 * 1024 / sizeof(float) / (R * s.out_width), 1, s.out_height);
-  const std::size_t band_stride = odd_lines(band_rows * s.out_width);
+  // The column gradient in bands of output rows, each folded back while it is in L2.
+  const std::size_t rows_per_band = band_rows(s), band_stride = odd_lines(rows_per_band * s.out_width);
   parallel_for(s.batch, 1, [&](std::size_t, std::size_t b, std::size_t) {
     const float* dy_b = dy + b * s.out_channels * P;
     if (direct_columns(s)) {
@@ -350,8 +372,8 @@ void input_gradient(const float* w, const float* dy, float* dx, bool overwrite, 
     }
     float* image_grad = image_grad_of(b);
     float* column_grad = scratch(ScratchSlot::column_grad, R * band_stride);
-    for (std::size_t oy = 0; oy < s.out_height; oy += band_rows) {
-      const std::size_t rows = std::min(band_rows, s.out_height - oy);
+    for (std::size_t oy = 0; oy < s.out_height; oy += rows_per_band) {
+      const std::size_t rows = std::min(rows_per_band, s.out_height - oy);
       gemm_serial(weights_t, rows * s.out_width, dy_b + oy * s.out_width, P, 0.f, column_grad, band_stride, false);
       col2im_add(column_grad, band_stride, oy, oy + rows, image_grad, s);
     }

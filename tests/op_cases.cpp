@@ -192,9 +192,9 @@ std::vector<OpCase> build() {
                              ConvInfo{{1, 30, 9, 11}, {8, 30, 3, 3}, false}, ConvInfo{{1, 2, 6, 9}, {100, 2, 3, 3}, false},
                              // A column matrix over 1 MB: the weight gradient reads the image in wide rows.
                              ConvInfo{{2, 16, 36, 36}, {6, 16, 5, 5}, false},
-                             // More outputs than inputs: the input gradient's column matrix in two bands
-                             // of output rows (24 and 2).
-                             ConvInfo{{2, 6, 30, 40}, {12, 6, 5, 5}, false}}) {
+                             // More outputs than inputs: the forward's column matrix and the input
+                             // gradient's in two bands of output rows (24 and 2; padded: 21 and 9).
+                             ConvInfo{{2, 6, 30, 40}, {12, 6, 5, 5}, false}, ConvInfo{{1, 8, 30, 30}, {10, 8, 5, 5}, true}}) {
     const Shape sx = cv.x, sw = cv.w;
     const bool same = cv.same;
     cases.push_back({"conv2d/" + ad::shape_string(sx) + "_w" + ad::shape_string(sw) + (same ? "_same" : "_valid"), "conv2d",
