@@ -381,6 +381,26 @@ TEST_CASE("a search continues each candidate from its checkpoint in the progress
   std::filesystem::remove_all(folder);
 }
 
+TEST_CASE("Fig. 5's model: three 5x5 conv layers of 32, 64 and T channels, BN + ReLU, its output on the 32x32 grid of 44x44 images") {
+  for (const nn::ReadoutKind readout : {nn::ReadoutKind::factorized, nn::ReadoutKind::fixed_mask, nn::ReadoutKind::fully_connected}) {
+    io::Config config = experiments::nonlinear_model_config(8, readout, 0.01f, 512, 1);
+    REQUIRE(config.model.core.layers.size() == 3);
+    const std::int64_t channels[] = {32, 64, 8};
+    for (std::size_t i = 0; i < 3; ++i) {
+      CHECK(config.model.core.layers[i].channels == channels[i]);
+      CHECK(config.model.core.layers[i].kernel == 5);
+      CHECK(config.model.core.layers[i].padding == ops::Padding::valid);
+      CHECK(config.model.core.layers[i].nonlinearity == nn::Nonlinearity::relu);
+    }
+    CHECK(config.model.readout.kind == readout);
+    config.model.input_height = config.model.input_width = 44;
+    config.model.neurons = 512;
+    nn::Model model(config.model, 1);
+    ad::NoGradGuard no_grad;
+    CHECK(model.core().forward(ad::Var::constant(ad::Tensor::zeros({2, 1, 44, 44}))).value().shape() == ad::Shape{2, 8, 32, 32});
+  }
+}
+
 TEST_CASE("ww-simulate writes a population's data and ground truth; the same seed gives the same files") {
   const std::string dir = temporary_folder("simulate");
   const std::vector<std::string> args = {"two-types", "--neurons", "6", "--samples", "50", "--test-samples", "30", "--seed", "4"};

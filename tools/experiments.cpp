@@ -213,6 +213,7 @@ io::Config nonlinear_model_config(std::int64_t types, nn::ReadoutKind readout, f
   nn::LayerSpec layer;
   layer.kernel = 5;
   layer.nonlinearity = nn::Nonlinearity::relu;
+  config.model.core.layers.clear();  // not after the default core's layer
   for (const std::int64_t channels : {std::int64_t{32}, std::int64_t{64}, types}) {
     layer.channels = channels;
     config.model.core.layers.push_back(layer);
