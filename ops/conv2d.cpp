@@ -22,6 +22,8 @@ std::size_t pixels(const Conv2dShape& s) { return s.out_height * s.out_width; }
 std::size_t odd_lines(std::size_t floats) { return ((floats + 15) / 16 | 1) * 16; }
 std::size_t column_stride(const Conv2dShape& s) { return odd_lines(pixels(s)); }
 
+bool unpadded(const Conv2dShape& s) { return s.pad_top == 0 && s.pad_left == 0 && s.out_height + s.kernel_h - 1 == s.height && s.out_width + s.kernel_w - 1 == s.width; }
+
 // The image itself is the column matrix when the kernel is 1x1 without padding.
 bool direct_columns(const Conv2dShape& s) {
   return s.kernel_h == 1 && s.kernel_w == 1 && s.pad_top == 0 && s.pad_left == 0;
@@ -88,6 +90,15 @@ void im2col(const float* image, float* cols, std::size_t stride, std::size_t oy_
 // image += the column matrix of output rows [oy_begin, oy_end) folded back (the adjoint of im2col).
 void col2im_add(const float* cols, std::size_t stride, std::size_t oy_begin, std::size_t oy_end, float* image, const Conv2dShape& s) {
   const auto& k = simd::kernels();
+  if (unpadded(s)) {
+    // Image row oy + ky of channel c takes the kw taps (c, ky, 0..kw-1) of output row oy at once.
+    for (std::size_t c = 0; c < s.in_channels; ++c)
+      for (std::size_t ky = 0; ky < s.kernel_h; ++ky)
+        for (std::size_t oy = oy_begin; oy < oy_end; ++oy)
+          k.add_shifted_rows(s.kernel_w, s.out_width, cols + (c * s.kernel_h + ky) * s.kernel_w * stride + (oy - oy_begin) * s.out_width,
+                             stride, image + (c * s.height + oy + ky) * s.width);
+    return;
+  }
   each_band_block(s, oy_begin, oy_end, [&](const ColumnBlock& b, std::size_t at) {
     k.axpy_rows(b.rows, b.len, 1.f, cols + b.r * stride + at, s.out_width, image + image_offset(s, b), s.width);
   });
@@ -121,8 +132,6 @@ Columns columns_of(const float* image, const Conv2dShape& s) {
 // packing and the im2col copies would cost more than the arithmetic. These convolutions run
 // directly on image rows instead (the blocks of each_column_block).
 bool direct_single_channel(const Conv2dShape& s) { return s.in_channels == 1 && s.out_channels <= 4; }
-
-bool unpadded(const Conv2dShape& s) { return s.pad_top == 0 && s.pad_left == 0 && s.out_height + s.kernel_h - 1 == s.height && s.out_width + s.kernel_w - 1 == s.width; }
 
 // A valid convolution's column matrix read where it lies, in "wide rows": output pixels are taken
 // over whole input rows (pixel oy * width + ox, ox up to width - 1), so row r = (c, ky, kx) of the

@@ -190,6 +190,9 @@ std::vector<OpCase> build() {
                              // 31), two blocks of 270 rows; then more output channels than one block of
                              // A's rows, which packs the columns instead.
                              ConvInfo{{1, 30, 9, 11}, {8, 30, 3, 3}, false}, ConvInfo{{1, 2, 6, 9}, {100, 2, 3, 3}, false},
+                             // col2im folds each image row's taps back at once: rows of 17 floats
+                             // (V1's 3x3 layers), then of more than two vectors.
+                             ConvInfo{{2, 4, 19, 19}, {6, 4, 3, 3}, false}, ConvInfo{{1, 2, 7, 40}, {5, 2, 3, 3}, false},
                              // A column matrix over 1 MB: the weight gradient reads the image in wide rows.
                              ConvInfo{{2, 16, 36, 36}, {6, 16, 5, 5}, false},
                              // More outputs than inputs: the forward's column matrix and the input

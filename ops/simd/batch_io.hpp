@@ -39,6 +39,26 @@ inline Batch<A> load(const float* p, std::size_t count, float fill = 0.f) {
   return Batch<A>::load_aligned(padded);
 }
 
+// Lanes j < count with 0 <= begin + j < len from row[begin + j], the others 0: a window of a row
+// of `len` floats that may hang over either end.
+template <class A>
+inline Batch<A> load_window(const float* row, std::ptrdiff_t begin, std::size_t count, std::size_t len) {
+  const auto n = static_cast<std::ptrdiff_t>(len);
+  if (begin >= 0 && begin + static_cast<std::ptrdiff_t>(count) <= n) return load<A>(row + begin, count);
+  const std::size_t first = begin < 0 ? static_cast<std::size_t>(-begin) : 0;  // lanes before the row
+  const std::ptrdiff_t end = n - begin < static_cast<std::ptrdiff_t>(count) ? n - begin : static_cast<std::ptrdiff_t>(count);
+  if (end <= static_cast<std::ptrdiff_t>(first)) return Batch<A>(0.f);
+  const auto last = static_cast<std::size_t>(end);  // lanes [first, last) lie in the row
+#ifdef __AVX512F__
+  if constexpr (std::is_same_v<A, xsimd::avx512f>) {
+    return _mm512_maskz_loadu_ps(static_cast<__mmask16>(lanes_below(last) & ~lanes_below(first)), row + begin);
+  }
+#endif
+  alignas(64) float padded[width<A>] = {};
+  std::memcpy(padded + first, row + begin + static_cast<std::ptrdiff_t>(first), (last - first) * sizeof(float));
+  return Batch<A>::load_aligned(padded);
+}
+
 template <class A>
 inline void store(float* p, const Batch<A>& v, std::size_t count) {
   if (count == width<A>) {

@@ -242,6 +242,16 @@ void axpy_rows(size_t rows, size_t len, float alpha, const float* x, size_t x_st
 }
 
 template <class A>
+void add_shifted_rows(size_t taps, size_t len, const float* x, size_t x_stride, float* y) {
+  each_batch<A>(len + taps - 1, [&](size_t i, size_t count) {
+    Batch<A> sum = load<A>(y + i, count);
+    for (size_t t = 0; t < taps; ++t)
+      sum += load_window<A>(x + t * x_stride, static_cast<std::ptrdiff_t>(i) - static_cast<std::ptrdiff_t>(t), count, len);
+    store<A>(y + i, sum, count);
+  });
+}
+
+template <class A>
 float dot(const float* x, const float* y, size_t n) {
   Batch<A> acc(0.f);
   each_batch<A>(n, [&](size_t i, size_t count) { acc = xsimd::fma(load<A>(x + i, count), load<A>(y + i, count), acc); });
