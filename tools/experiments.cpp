@@ -234,7 +234,8 @@ io::Config nonlinear_model_config(std::int64_t types, nn::ReadoutKind readout, f
       // Weight decay 300x the strength: at the factorized readout's strengths it barely acts on
       // 4,096 weights per neuron, and the readout overfits (V1 population, 4,096 samples, 1,000
       // neurons: decay 1e-5, 1e-3, 3e-3, 1e-2 gave validation losses 0.1200, 0.1122, 0.1105,
-      // 0.1135; --quick's factor 0.01 is the 3e-3).
+      // 0.1135; --quick's factor 0.01 is the 3e-3. Measured on a core with an extra first layer,
+      // a bug since fixed).
       penalties.readout_l2 = 300.f * strength;
       penalties.activity_l1 = strength;
       break;
