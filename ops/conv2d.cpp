@@ -77,10 +77,7 @@ void each_band_block(const Conv2dShape& s, std::size_t oy_begin, std::size_t oy_
 // The column matrix of output rows [oy_begin, oy_end) of one image:
 // cols[r, (oy - oy_begin) * out_width + ox], rows `stride` apart.
 void im2col(const float* image, float* cols, std::size_t stride, std::size_t oy_begin, std::size_t oy_end, const Conv2dShape& s) {
-  const bool padded = s.out_height + s.kernel_h - 1 > s.height || s.out_width + s.kernel_w - 1 > s.width;
-  if (padded) {
-    std::memset(cols, 0, column_rows(s) * stride * sizeof(float));
-  }
+  if (!unpadded(s)) std::memset(cols, 0, column_rows(s) * stride * sizeof(float));
   const auto& k = simd::kernels();
   each_band_block(s, oy_begin, oy_end, [&](const ColumnBlock& b, std::size_t at) {
     k.copy_rows(b.rows, b.len, image + image_offset(s, b), s.width, cols + b.r * stride + at, s.out_width);

@@ -108,9 +108,9 @@ Result fit_cnn(const io::Population& population, const std::string& model_name, 
   for (std::size_t index = 0; index < candidates.size(); ++index) {
     const Candidate& candidate = candidates[index];
     const std::string checkpoint_path = progress_folder.empty() ? "" : candidate_checkpoint(progress_folder, index);
+    const auto start = std::chrono::steady_clock::now();  // initialisation (STAs) is part of the fit
     CandidateRun run = start_candidate(population, candidate, checkpoint_path);
     training::Trainer& trainer = *run.trainer;
-    const auto start = std::chrono::steady_clock::now();
     auto last_saved = start;
     const auto keep = [&] {
       io::Checkpoint state = trainer.checkpoint();
