@@ -192,6 +192,9 @@ TEST_CASE("teacher-student: ww-train recovers a Gaussian-readout teacher (FEV >=
 // The README's main job: about 10 s on 2 cores.
 TEST_CASE("teacher-student: ww-repro mini fits the CNN and ridge to a DoG population and writes its summary and figures") {
   const std::string dir = temporary_folder("repro-mini");
+  // A search's training state left by an earlier run is not taken up without --resume.
+  std::filesystem::create_directories(dir + "/fits/cnn-N100-D1024.in-progress");
+  std::ofstream(dir + "/fits/cnn-N100-D1024.in-progress/candidate-0.wwc") << "not a checkpoint";
   const CommandResult repro = run("ww-repro", {"mini", "--out", dir});
   INFO(repro.output);
   REQUIRE(repro.exit_code == 0);

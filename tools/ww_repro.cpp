@@ -178,8 +178,8 @@ class KeptResults {
   // `run` names what makes results comparable (experiment, --quick, seed, ...); --resume requires
   // the kept summary's to be the same.
   KeptResults(std::string out, nlohmann::json run, bool resume)
-      : out_(std::move(out)), run_(std::move(run)), start_(std::chrono::steady_clock::now()) {
-    if (resume) load();
+      : out_(std::move(out)), run_(std::move(run)), resume_(resume), start_(std::chrono::steady_clock::now()) {
+    if (resume_) load();
   }
 
   // The kept result of `model` with `neurons` and `samples`, or else fit(progress folder)'s, kept:
@@ -190,6 +190,7 @@ class KeptResults {
     const auto kept = earlier_.find(key(model, neurons, samples));
     if (kept == earlier_.end()) {
       const std::string progress = fit_file(model, neurons, samples, ".in-progress");
+      if (!resume_) std::filesystem::remove_all(progress);  // a fresh run fits afresh
       add(fit(progress));
       std::filesystem::remove_all(progress);
     } else {
@@ -320,6 +321,7 @@ class KeptResults {
 
   std::string out_;
   nlohmann::json run_;
+  bool resume_;
   std::chrono::steady_clock::time_point start_;
   std::vector<Result> results_;
   std::map<std::string, Result> earlier_;  // kept by an earlier run and not yet taken back
