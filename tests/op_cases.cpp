@@ -182,22 +182,24 @@ std::vector<OpCase> build() {
                              // Several inputs, few outputs: direct multi-channel correlation (two vectors + tail).
                              ConvInfo{{2, 3, 8, 40}, {3, 3, 5, 5}, false}, ConvInfo{{1, 6, 7, 36}, {4, 6, 5, 5}, false},
                              ConvInfo{{2, 7, 5, 35}, {1, 7, 3, 3}, false},
-                             // Many outputs: the weight gradient as columns^T x dy^T, output channels along
-                             // vectors (one partial vector; three; a block of four and one more).
-                             ConvInfo{{2, 8, 10, 12}, {7, 8, 3, 3}, false}, ConvInfo{{2, 3, 9, 8}, {40, 3, 3, 3}, false},
+                             // A group of 8 output channels, then 4 and 1; the weight gradient direct for 8.
+                             ConvInfo{{2, 5, 8, 40}, {13, 5, 5, 5}, false}, ConvInfo{{1, 3, 7, 36}, {8, 3, 3, 3}, false},
+                             // Many outputs (or padding): the weight gradient as columns^T x dy^T, output
+                             // channels along vectors (one partial vector; three; a block of four and one more).
+                             ConvInfo{{2, 8, 10, 12}, {7, 8, 3, 3}, true}, ConvInfo{{2, 3, 9, 8}, {40, 3, 3, 3}, false},
                              ConvInfo{{1, 2, 5, 6}, {70, 2, 2, 3}, true},
                              // The GEMM reading the column matrix in place: two panels of pixels (32 and
                              // 31), two blocks of 270 rows; then more output channels than one block of
                              // A's rows, which packs the columns instead.
-                             ConvInfo{{1, 30, 9, 11}, {8, 30, 3, 3}, false}, ConvInfo{{1, 2, 6, 9}, {100, 2, 3, 3}, false},
+                             ConvInfo{{1, 30, 9, 11}, {20, 30, 3, 3}, false}, ConvInfo{{1, 2, 6, 9}, {100, 2, 3, 3}, false},
                              // col2im folds each image row's taps back at once: rows of 17 floats
                              // (V1's 3x3 layers), then of more than two vectors.
                              ConvInfo{{2, 4, 19, 19}, {6, 4, 3, 3}, false}, ConvInfo{{1, 2, 7, 40}, {5, 2, 3, 3}, false},
                              // A column matrix over 1 MB: the weight gradient reads the image in wide rows.
-                             ConvInfo{{2, 16, 36, 36}, {6, 16, 5, 5}, false},
+                             ConvInfo{{2, 16, 36, 36}, {24, 16, 5, 5}, false},
                              // More outputs than inputs: the forward's column matrix and the input
                              // gradient's in two bands of output rows (24 and 2; padded: 21 and 9).
-                             ConvInfo{{2, 6, 30, 40}, {12, 6, 5, 5}, false}, ConvInfo{{1, 8, 30, 30}, {10, 8, 5, 5}, true}}) {
+                             ConvInfo{{2, 6, 30, 40}, {20, 6, 5, 5}, false}, ConvInfo{{1, 8, 30, 30}, {10, 8, 5, 5}, true}}) {
     const Shape sx = cv.x, sw = cv.w;
     const bool same = cv.same;
     cases.push_back({"conv2d/" + ad::shape_string(sx) + "_w" + ad::shape_string(sw) + (same ? "_same" : "_valid"), "conv2d",

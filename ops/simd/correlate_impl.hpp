@@ -111,16 +111,22 @@ void correlate_channels_fixed(const ChannelCorrelation& g, bool accumulate) {
 
 template <class A>
 void correlate_channels(const ChannelCorrelation& g, bool accumulate) {
-  // Groups of up to 4 output channels: 4 x 2 accumulators and 2 input vectors per tap.
+  // Groups of up to 4 output channels (4 x 2 accumulators and 2 input vectors per tap); of 8 where
+  // 32 registers hold 8 x 2 accumulators, loading each input vector for twice the FMAs (the 64 -> 8
+  // layer's forward on 64 images of 36x36: 7.3 -> 6.4 ms).
+  constexpr size_t widest = width<A> == 16 ? 8 : 4;
   ChannelCorrelation group = g;
-  for (size_t first = 0; first < g.out_channels; first += 4) {
+  for (size_t first = 0, count = 0; first < g.out_channels; first += count) {
+    const size_t remaining = g.out_channels - first;
+    count = remaining >= widest ? widest : std::min<size_t>(4, remaining);
     group.w = g.w + first * g.w_out;
     group.y = g.y + first * g.y_plane;
-    switch (std::min<size_t>(4, g.out_channels - first)) {
+    switch (count) {
       case 1: correlate_channels_fixed<A, 1>(group, accumulate); break;
       case 2: correlate_channels_fixed<A, 2>(group, accumulate); break;
       case 3: correlate_channels_fixed<A, 3>(group, accumulate); break;
-      default: correlate_channels_fixed<A, 4>(group, accumulate); break;
+      case 4: correlate_channels_fixed<A, 4>(group, accumulate); break;
+      default: correlate_channels_fixed<A, widest>(group, accumulate); break;
     }
   }
 }
