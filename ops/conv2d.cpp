@@ -152,7 +152,7 @@ std::size_t wide_row_offset(const Conv2dShape& s, std::size_t r) {
 // (ops/simd/correlate_impl.hpp); the weight gradient too for 3- and 5-wide kernels there and with
 // one input channel. Their GEMMs would have few rows (or, in the weight gradient, vectors along
 // few output channels). Fig. 5e's last layer, 64 -> 8 and 64 -> 16 channels on 64 images of 36x36,
-// one thread each way alternately: forward 14.3 -> 7.3 and 19.8 -> 15.1 ms, weight gradient 14.2
+// two threads: forward 14.3 -> 6.4 and 19.8 -> 12.9 ms, weight gradient 14.2
 // -> 10.1 ms for 8 but 12.9 -> 21.5 for 16 (a full vector of output channels suits the GEMM). The
 // input gradient stays a GEMM on the transposed convolution's columns: measured faster, as its
 // column matrix has only out_channels x taps rows.
