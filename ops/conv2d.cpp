@@ -184,6 +184,23 @@ void direct_forward(const float* image, const float* w, float* y, const Conv2dSh
   });
 }
 
+// y = conv(image, w) + beta y for one image, as the GEMM of the packed weights and the column
+// matrix, which is copied out in bands of output rows, each read back while in L2.
+void convolve_by_gemm(const PackedA& weights, const float* image, float beta, float* y, const Conv2dShape& s) {
+  const std::size_t P = pixels(s);
+  if (direct_columns(s)) {
+    gemm_serial(weights, P, image, P, beta, y, P, false);
+    return;
+  }
+  const std::size_t rows_per_band = band_rows(s), stride = odd_lines(rows_per_band * s.out_width);
+  float* cols = scratch(ScratchSlot::columns, column_rows(s) * stride);
+  for (std::size_t oy = 0; oy < s.out_height; oy += rows_per_band) {
+    const std::size_t rows = std::min(rows_per_band, s.out_height - oy);
+    im2col(image, cols, stride, oy, oy + rows, s);
+    gemm_serial(weights, rows * s.out_width, cols, stride, beta, y + oy * s.out_width, P, true);
+  }
+}
+
 }  // namespace
 
 Conv2dShape conv2d_shape(std::size_t batch, std::size_t in_channels, std::size_t height,
@@ -225,19 +242,7 @@ void conv2d_forward(const float* x, const float* w, float* y, const Conv2dShape&
       simd::kernels().correlate_channels(channel_correlation(x + b * image_size, w, y + b * s.out_channels * P, s), false);
       return;
     }
-    const float* image = x + b * image_size;
-    float* y_b = y + b * s.out_channels * P;
-    if (direct_columns(s)) {
-      gemm_serial(weights, P, image, P, 0.f, y_b, P, false);
-      return;
-    }
-    const std::size_t rows_per_band = band_rows(s), stride = odd_lines(rows_per_band * s.out_width);
-    float* cols = scratch(ScratchSlot::columns, R * stride);
-    for (std::size_t oy = 0; oy < s.out_height; oy += rows_per_band) {
-      const std::size_t rows = std::min(rows_per_band, s.out_height - oy);
-      im2col(image, cols, stride, oy, oy + rows, s);
-      gemm_serial(weights, rows * s.out_width, cols, stride, 0.f, y_b + oy * s.out_width, P, true);
-    }
+    convolve_by_gemm(weights, x + b * image_size, 0.f, y + b * s.out_channels * P, s);
   });
 }
 
@@ -365,8 +370,7 @@ void input_gradient(const float* w, const float* dy, float* dx, bool overwrite, 
                         kh - 1 - s.pad_top, kw - 1 - s.pad_left, s.height, s.width};
     const PackedA kernel = pack_a(false, s.in_channels, column_rows(t), flipped, column_rows(t));
     parallel_for(s.batch, 1, [&](std::size_t, std::size_t b, std::size_t) {
-      const Columns cols = columns_of(dy + b * s.out_channels * P, t);
-      gemm_serial(kernel, pixels(t), cols.data, cols.stride, beta, dx + b * image_size, pixels(t), cols.padded);
+      convolve_by_gemm(kernel, dy + b * s.out_channels * P, beta, dx + b * image_size, t);
     });
     return;
   }
