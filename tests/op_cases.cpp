@@ -176,6 +176,8 @@ std::vector<OpCase> build() {
                              // Fewer output than input channels: the input gradient as a transposed convolution.
                              ConvInfo{{2, 5, 8, 9}, {2, 5, 3, 3}, false}, ConvInfo{{2, 4, 7, 6}, {3, 4, 4, 2}, true},
                              ConvInfo{{3, 6, 6, 6}, {1, 6, 5, 5}, true}, ConvInfo{{2, 3, 5, 5}, {2, 3, 1, 1}, false},
+                             // ... whose column matrix is copied in bands (9, 9, 9 and 3 rows of 30).
+                             ConvInfo{{1, 20, 30, 30}, {18, 20, 5, 5}, false},
                              // One input channel, few outputs: direct correlation (rows wider than two vectors too).
                              ConvInfo{{2, 1, 12, 45}, {2, 1, 3, 5}, false}, ConvInfo{{3, 1, 9, 70}, {4, 1, 2, 3}, true},
                              ConvInfo{{2, 3, 6, 7}, {3, 3, 3, 3}, false},
