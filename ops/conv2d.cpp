@@ -108,21 +108,15 @@ std::size_t band_rows(const Conv2dShape& s) {
   return std::clamp<std::size_t>(512 * 1024 / sizeof(float) / (column_rows(s) * s.out_width), 1, s.out_height);
 }
 
-// The column matrix of one image and its row length: the image itself for 1x1 kernels.
-struct Columns {
-  const float* data;
-  std::size_t stride;
-  bool padded;  // rows readable up to their stride (gemm_serial's b_padded)
-};
-
-// The distance between rows of columns_of's matrix.
+// The whole column matrix of one image (the weight gradient's), rows columns_row_stride apart: the
+// image itself for 1x1 kernels.
 std::size_t columns_row_stride(const Conv2dShape& s) { return direct_columns(s) ? pixels(s) : column_stride(s); }
 
-Columns columns_of(const float* image, const Conv2dShape& s) {
-  if (direct_columns(s)) return {image, columns_row_stride(s), false};
+const float* columns_of(const float* image, const Conv2dShape& s) {
+  if (direct_columns(s)) return image;
   float* cols = scratch(ScratchSlot::columns, column_rows(s) * column_stride(s));
   im2col(image, cols, column_stride(s), 0, s.out_height, s);
-  return {cols, column_stride(s), true};
+  return cols;
 }
 
 // One input channel and few output channels: a GEMM would have a handful of rows, so its
@@ -313,8 +307,8 @@ void weight_gradient(const float* x, const float* dy, float* dw, const Conv2dSha
         continue;
       }
       k.transpose(s.out_channels, P, dy_b, P, dy_t, s.out_channels);
-      const Columns cols = columns_of(x + b * image_size, s);
-      k.gemm_narrow(R, s.out_channels, P, cols.data, row_offsets.data(), dy_t, s.out_channels, partial, s.out_channels);
+      k.gemm_narrow(R, s.out_channels, P, columns_of(x + b * image_size, s), row_offsets.data(), dy_t, s.out_channels, partial,
+                    s.out_channels);
     }
   });
   const auto& k = simd::kernels();
