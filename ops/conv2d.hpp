@@ -3,7 +3,8 @@
 // x: [batch, in_channels, height, width]; w: [out_channels, in_channels, kernel_h, kernel_w];
 // y: [batch, out_channels, out_height, out_width]. `valid` uses no padding; `same` pads so the
 // output keeps the input size, the extra row/column of an even kernel going bottom/right.
-// Computed per image as im2col + the packed GEMM of ops/matmul.hpp.
+// Computed per image as im2col + the packed GEMM of ops/matmul.hpp, or directly on image rows for
+// one input channel or few output channels (ops/conv2d.cpp says which).
 #include <cstddef>
 
 namespace ww::ops {
