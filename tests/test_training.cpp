@@ -384,6 +384,54 @@ TEST_CASE("a search continues each candidate from its checkpoint in the progress
   std::filesystem::remove_all(folder);
 }
 
+TEST_CASE("a strength search whose best is at an edge of its grid tries beyond it; a search kept unfinished goes on to the same result") {
+  experiments::StrengthSearch search;
+  search.factors = {1.f, 2.f, 4.f};
+  experiments::Result so_far;
+  so_far.validation_loss = 1.0;
+  so_far.factors_tried = search.factors;
+  so_far.factor = 2.f;
+  CHECK(experiments::next_strength_factor(search, so_far) == 0.f);
+  so_far.factor = 1.f;
+  CHECK(experiments::next_strength_factor(search, so_far) == 0.5f);
+  so_far.factor = 4.f;
+  CHECK(experiments::next_strength_factor(search, so_far) == 8.f);
+  so_far.factors_tried = {1.f, 2.f, 4.f, 8.f, 16.f};  // widen_steps (2) used
+  so_far.factor = 16.f;
+  CHECK(experiments::next_strength_factor(search, so_far) == 0.f);
+
+  const io::Population p = linear_population(10, 256, 500);
+  search.factors = {3e-3f, 3e-2f};
+  search.widen_steps = 1;
+  search.candidate_at = [](float factor) {
+    io::Config config = experiments::linear_model_config(1, factor, 0.f, 1);
+    config.training.schedule = {10, 2, 0.1f, 1, 120};
+    return experiments::Candidate{config, "mask_l1 " + std::to_string(factor), nullptr};
+  };
+  experiments::StrengthSearch within_grid = search;
+  within_grid.widen_steps = 0;
+  const experiments::Result kept = experiments::fit_strength_search(p, "cnn", within_grid);
+  REQUIRE(kept.factor == 3e-2f);  // the strongest (as in the test above)
+  CHECK(kept.factors_tried == search.factors);
+  const float beyond = experiments::next_strength_factor(search, kept);
+  CHECK(beyond == doctest::Approx(0.3f));
+
+  const experiments::Result whole = experiments::fit_strength_search(p, "cnn", search);
+  CHECK(whole.factors_tried == std::vector<float>{3e-3f, 3e-2f, beyond});
+  const experiments::Result beyond_alone = experiments::fit_cnn(p, "cnn", {search.candidate_at(beyond)});
+  MESSAGE("validation loss at 3e-2: " << kept.validation_loss << ", at " << beyond << ": " << beyond_alone.validation_loss);
+  CHECK(whole.validation_loss == std::min(kept.validation_loss, beyond_alone.validation_loss));
+  CHECK(whole.factor == (beyond_alone.validation_loss < kept.validation_loss ? beyond : 3e-2f));
+  CHECK(experiments::next_strength_factor(search, whole) == 0.f);  // its one step beyond is used
+
+  const experiments::Result continued = experiments::fit_strength_search(p, "cnn", search, "", &kept);
+  CHECK(continued.factors_tried == whole.factors_tried);
+  CHECK(continued.factor == whole.factor);
+  CHECK(continued.validation_loss == whole.validation_loss);
+  CHECK(continued.score == whole.score);
+  CHECK(continued.chosen == whole.chosen);
+}
+
 TEST_CASE("Fig. 5's model: three 5x5 conv layers of 32, 64 and T channels, BN + ReLU, its output on the 32x32 grid of 44x44 images") {
   for (const nn::ReadoutKind readout : {nn::ReadoutKind::factorized, nn::ReadoutKind::fixed_mask, nn::ReadoutKind::fully_connected}) {
     io::Config config = experiments::nonlinear_model_config(8, readout, 0.01f, 512, 1);

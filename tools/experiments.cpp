@@ -92,55 +92,91 @@ CandidateRun start_candidate(const io::Population& population, const Candidate& 
   return run;
 }
 
-}  // namespace
-
-Result fit_cnn(const io::Population& population, const std::string& model_name, const std::vector<Candidate>& candidates,
-               const std::string& progress_folder) {
+// Trains `candidate` (as search's candidate `index`) and makes it `result`'s choice when it
+// finishes with the lowest validation loss so far; returns whether it did.
+bool try_candidate(const io::Population& population, const Candidate& candidate, std::size_t index, const std::string& progress_folder,
+                   Result& result) {
   // Checkpoints of the largest models run to hundreds of MB: one every few minutes costs ~1%.
   constexpr double seconds_between_checkpoints = 300.0;
-  if (!progress_folder.empty()) std::filesystem::create_directories(progress_folder);
+  const std::string checkpoint_path = progress_folder.empty() ? "" : candidate_checkpoint(progress_folder, index);
+  const auto start = std::chrono::steady_clock::now();  // initialisation (STAs) is part of the fit
+  CandidateRun run = start_candidate(population, candidate, checkpoint_path);
+  training::Trainer& trainer = *run.trainer;
+  auto last_saved = start;
+  const auto keep = [&] {
+    io::Checkpoint state = trainer.checkpoint();
+    state.reals["seconds"] = run.earlier_seconds + seconds_since(start);
+    io::save_checkpoint(checkpoint_path, state);
+    last_saved = std::chrono::steady_clock::now();
+  };
+  const auto on_evaluation = [&] {
+    if (!checkpoint_path.empty() && seconds_since(last_saved) >= seconds_between_checkpoints) keep();
+  };
+  std::atomic<bool> never{false};
+  const training::Outcome outcome = trainer.run(never, [](const training::Progress&) {}, on_evaluation);
+  if (!checkpoint_path.empty()) keep();
+  result.seconds += run.earlier_seconds + seconds_since(start);
+  if (outcome != training::Outcome::finished) return false;
+  const double loss = trainer.best_validation_loss();
+  if (loss >= result.validation_loss) return false;
+  result.validation_loss = loss;
+  result.candidate = index;
+  nn::Model& model = trainer.model();
+  result.score = nn::finite_mean(nn::fev_per_neuron(model.predict(population.test_images), population.test_truth));
+  result.chosen = candidate.description;
+  result.checkpoint = std::make_shared<io::Checkpoint>(trainer.checkpoint());
+  const ad::Tensor& weight = model.core().kernels().front().value();  // [K, C, k, k]
+  result.kernels = weight.clone().reshaped({weight.shape()[0] * weight.shape()[1], weight.shape()[2], weight.shape()[3]});
+  result.features = result.masks = ad::Tensor();
+  for (const auto& [name, var] : model.named_parameters()) {
+    if (name == "readout.features") result.features = var.value().clone();
+    if (name == "readout.mask") result.masks = var.value().clone();
+  }
+  return true;
+}
+
+Result unfitted(const io::Population& population, const std::string& model_name) {
   Result result;
   result.model = model_name;
   result.neurons = population.train.responses.shape()[1];
   result.samples = population.train.responses.shape()[0];
-  double best_loss = std::numeric_limits<double>::infinity();
-  std::atomic<bool> never{false};
-  for (std::size_t index = 0; index < candidates.size(); ++index) {
-    const Candidate& candidate = candidates[index];
-    const std::string checkpoint_path = progress_folder.empty() ? "" : candidate_checkpoint(progress_folder, index);
-    const auto start = std::chrono::steady_clock::now();  // initialisation (STAs) is part of the fit
-    CandidateRun run = start_candidate(population, candidate, checkpoint_path);
-    training::Trainer& trainer = *run.trainer;
-    auto last_saved = start;
-    const auto keep = [&] {
-      io::Checkpoint state = trainer.checkpoint();
-      state.reals["seconds"] = run.earlier_seconds + seconds_since(start);
-      io::save_checkpoint(checkpoint_path, state);
-      last_saved = std::chrono::steady_clock::now();
-    };
-    const auto on_evaluation = [&] {
-      if (!checkpoint_path.empty() && seconds_since(last_saved) >= seconds_between_checkpoints) keep();
-    };
-    const training::Outcome outcome = trainer.run(never, [](const training::Progress&) {}, on_evaluation);
-    if (!checkpoint_path.empty()) keep();
-    result.seconds += run.earlier_seconds + seconds_since(start);
-    if (outcome != training::Outcome::finished) continue;
-    const double loss = trainer.best_validation_loss();
-    if (loss >= best_loss) continue;
-    best_loss = result.validation_loss = loss;
-    result.candidate = index;
-    nn::Model& model = trainer.model();
-    result.score = nn::finite_mean(nn::fev_per_neuron(model.predict(population.test_images), population.test_truth));
-    result.chosen = candidate.description;
-    result.checkpoint = std::make_shared<io::Checkpoint>(trainer.checkpoint());
-    const ad::Tensor& weight = model.core().kernels().front().value();  // [K, C, k, k]
-    result.kernels = weight.clone().reshaped({weight.shape()[0] * weight.shape()[1], weight.shape()[2], weight.shape()[3]});
-    result.features = result.masks = ad::Tensor();
-    for (const auto& [name, var] : model.named_parameters()) {
-      if (name == "readout.features") result.features = var.value().clone();
-      if (name == "readout.mask") result.masks = var.value().clone();
-    }
-  }
+  return result;
+}
+
+}  // namespace
+
+Result fit_cnn(const io::Population& population, const std::string& model_name, const std::vector<Candidate>& candidates,
+               const std::string& progress_folder) {
+  if (!progress_folder.empty()) std::filesystem::create_directories(progress_folder);
+  Result result = unfitted(population, model_name);
+  for (std::size_t index = 0; index < candidates.size(); ++index) try_candidate(population, candidates[index], index, progress_folder, result);
+  return result;
+}
+
+float next_strength_factor(const StrengthSearch& search, const Result& result) {
+  const std::vector<float>& tried = result.factors_tried;
+  // A result that does not say which factors it tried (kept by a version that did not) is taken as final.
+  if (search.factors.size() < 2 || tried.empty() || !std::isfinite(result.validation_loss) ||
+      tried.size() >= search.factors.size() + search.widen_steps)
+    return 0.f;
+  const float ratio = search.factors[1] / search.factors[0];
+  const auto [weakest, strongest] = std::minmax_element(tried.begin(), tried.end());
+  if (result.factor == *weakest) return *weakest / ratio;
+  if (result.factor == *strongest) return *strongest * ratio;
+  return 0.f;
+}
+
+Result fit_strength_search(const io::Population& population, const std::string& model_name, const StrengthSearch& search,
+                           const std::string& progress_folder, const Result* earlier) {
+  if (!progress_folder.empty()) std::filesystem::create_directories(progress_folder);
+  Result result = earlier ? *earlier : unfitted(population, model_name);
+  const auto try_factor = [&](float factor) {
+    if (try_candidate(population, search.candidate_at(factor), result.factors_tried.size(), progress_folder, result)) result.factor = factor;
+    result.factors_tried.push_back(factor);
+  };
+  if (!earlier)
+    for (const float factor : search.factors) try_factor(factor);
+  for (float factor = next_strength_factor(search, result); factor > 0.f; factor = next_strength_factor(search, result)) try_factor(factor);
   return result;
 }
 

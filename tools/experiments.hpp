@@ -31,6 +31,8 @@ struct Result {
   double kernel_similarity = -1.0;  // learned kernels against the true types' average kernels (0..1), where known
   double validation_loss = std::numeric_limits<double>::infinity();  // of the chosen CNN
   std::size_t candidate = 0;    // fit_cnn: the index of the chosen candidate
+  float factor = 0.f;           // fit_strength_search: the chosen strength factor
+  std::vector<float> factors_tried;  // fit_strength_search: every factor tried, in order
 };
 
 struct Strengths {
@@ -53,6 +55,26 @@ struct Candidate {
 Result fit_cnn(const io::Population& population, const std::string& model, const std::vector<Candidate>& candidates,
                const std::string& progress_folder = "");
 std::string candidate_checkpoint(const std::string& progress_folder, std::size_t candidate);
+
+// A grid search along one strength factor: candidates at `factors` (ascending, a constant ratio
+// apart). A grid's edges are a guess: when the candidate with the lowest validation loss is the
+// weakest or the strongest tried, the best strength may lie beyond, so a candidate one ratio
+// further that way is tried, up to `widen_steps` times.
+struct StrengthSearch {
+  std::vector<float> factors;
+  std::function<Candidate(float factor)> candidate_at;
+  std::size_t widen_steps = 2;
+};
+
+// fit_cnn over the search's candidates, widened at an edge as above (candidates' checkpoints
+// numbered in the order tried). `earlier`: a result of this search kept before it was finished
+// (e.g. by a version that did not widen); its choice stands for the factors it tried, and only
+// the candidates beyond are trained, with the result of a search run whole.
+Result fit_strength_search(const io::Population& population, const std::string& model, const StrengthSearch& search,
+                           const std::string& progress_folder = "", const Result* earlier = nullptr);
+
+// The factor a search with this result so far tries next, or 0 when it is finished.
+float next_strength_factor(const StrengthSearch& search, const Result& result);
 
 // A recording's first `images` training images and its whole validation tier, as ww-train splits them.
 io::TrainingSplit first_training_images(const io::Recording& recording, std::int64_t images);

@@ -162,6 +162,10 @@ nlohmann::json to_json(const Result& r) {
   nlohmann::json j = {{"model", r.model}, {"neurons", r.neurons}, {"samples", r.samples}, {r.metric, r.score}, {"seconds", r.seconds},
                       {"chosen", r.chosen}};
   if (std::isfinite(r.validation_loss)) j["validation_loss"] = r.validation_loss;
+  if (!r.factors_tried.empty()) {
+    j["factor"] = r.factor;
+    j["factors_tried"] = r.factors_tried;
+  }
   if (r.type_accuracy >= 0) j["type_accuracy"] = r.type_accuracy;
   if (r.type_ari >= -1) j["type_ari"] = r.type_ari;
   if (r.kernel_similarity >= 0) j["kernel_similarity"] = r.kernel_similarity;
@@ -184,20 +188,29 @@ class KeptResults {
 
   // The kept result of `model` with `neurons` and `samples`, or else fit(progress folder)'s, kept:
   // a search keeps its candidates' training state in that folder (experiments::fit_cnn) until
-  // its result is kept.
-  Result obtain(const std::string& model, std::int64_t neurons, std::int64_t samples,
-                const std::function<Result(const std::string&)>& fit) {
+  // its result is kept. A kept result that `unfinished` says its search would go on from (kept
+  // by a version that searched less) is handed to fit(progress folder, kept result) to finish.
+  using Fit = std::function<Result(const std::string& progress, const Result* kept)>;
+  Result obtain(const std::string& model, std::int64_t neurons, std::int64_t samples, const Fit& fit,
+                const std::function<bool(const Result&)>& unfinished = {}) {
     const auto kept = earlier_.find(key(model, neurons, samples));
-    if (kept == earlier_.end()) {
-      const std::string progress = fit_file(model, neurons, samples, ".in-progress");
-      if (!resume_) std::filesystem::remove_all(progress);  // a fresh run fits afresh
-      add(fit(progress));
-      std::filesystem::remove_all(progress);
-    } else {
+    if (kept != earlier_.end() && !(unfinished && unfinished(kept->second))) {
       print(kept->second, " [kept]");
       results_.push_back(std::move(kept->second));
       earlier_.erase(kept);
+      return results_.back();
     }
+    const std::string progress = fit_file(model, neurons, samples, ".in-progress");
+    if (!resume_) std::filesystem::remove_all(progress);  // a fresh run fits afresh
+    if (kept == earlier_.end()) {
+      add(fit(progress, nullptr));
+    } else {
+      print(kept->second, " [kept, its search goes on]");
+      const Result earlier = std::move(kept->second);
+      earlier_.erase(kept);
+      add(fit(progress, &earlier));
+    }
+    std::filesystem::remove_all(progress);
     return results_.back();
   }
 
@@ -296,6 +309,8 @@ class KeptResults {
         r.seconds = j.at("seconds").get<double>();
         r.chosen = j.at("chosen").get<std::string>();
         r.validation_loss = j.value("validation_loss", r.validation_loss);
+        r.factor = j.value("factor", r.factor);
+        r.factors_tried = j.value("factors_tried", r.factors_tried);
         r.type_accuracy = j.value("type_accuracy", r.type_accuracy);
         r.type_ari = j.value("type_ari", r.type_ari);
         r.kernel_similarity = j.value("kernel_similarity", r.kernel_similarity);
@@ -450,11 +465,11 @@ void run_linear(const std::string& experiment, const Plan& plan, std::uint64_t s
       population.seed = seed;
       population.two_types = plan.two_types;
       ww::io::Population p = ww::io::make_population(population);
-      if (plan.cnn) results.obtain("cnn", neurons, samples, [&](const std::string& progress) { return fit_linear_cnn(plan, p, seed, progress); });
+      if (plan.cnn) results.obtain("cnn", neurons, samples, [&](const std::string& progress, const Result*) { return fit_linear_cnn(plan, p, seed, progress); });
       if (neurons != plan.neurons.back()) continue;
       for (const std::string& kind : plan.regressions) {
         const std::int64_t fitted = std::min(neurons, plan.regression_neurons);
-        results.obtain(kind, fitted, samples, [&](const std::string&) { return ww::experiments::fit_regression(p, kind, fitted); });
+        results.obtain(kind, fitted, samples, [&](const std::string&, const Result*) { return ww::experiments::fit_regression(p, kind, fitted); });
       }
       largest = std::move(p);
     }
@@ -483,24 +498,28 @@ void run_nonlinear(const std::string& experiment, const NonlinearPlan& plan, con
       ww::io::Population p = ww::io::make_nonlinear_population(config);
       const std::int64_t neurons = types * plan.units_per_type;
       for (const ww::nn::ReadoutKind readout : plan.readouts) {
-        std::vector<ww::experiments::Candidate> candidates;
-        for (const float factor : plan.strength_factors) {
+        ww::experiments::StrengthSearch search;
+        search.factors = plan.strength_factors;
+        search.candidate_at = [&](float factor) {
           char description[48];
           std::snprintf(description, sizeof description, "penalties %g / N", static_cast<double>(factor));
           ww::io::Config model = ww::experiments::nonlinear_model_config(types, readout, factor, neurons, seed);
           model.training.schedule = plan.schedule;
-          candidates.push_back({model, description, nullptr});
-        }
-        const Result r = results.obtain(readout_model_name(readout), neurons, samples, [&](const std::string& progress) {
-          Result fitted = ww::experiments::fit_cnn(p, readout_model_name(readout), candidates, progress);
+          return ww::experiments::Candidate{model, description, nullptr};
+        };
+        const auto fit = [&](const std::string& progress, const Result* kept) {
+          Result fitted = ww::experiments::fit_strength_search(p, readout_model_name(readout), search, progress, kept);
           // Matching channels to types tries every permutation: affordable up to 8 types.
           if (fitted.features.defined() && types <= 8) fitted.type_accuracy = ww::experiments::type_accuracy(fitted.features, p.types);
           if (fitted.features.defined()) fitted.type_ari = ww::experiments::type_clustering_ari(fitted.features, p.types, seed);
           return fitted;
+        };
+        const Result r = results.obtain(readout_model_name(readout), neurons, samples, fit, [&](const Result& kept) {
+          return ww::experiments::next_strength_factor(search, kept) > 0.f;
         });
         if (readout == ww::nn::ReadoutKind::factorized) last_cnn = r;
       }
-      if (plan.glm) results.obtain("glm", neurons, samples, [&](const std::string&) { return ww::experiments::fit_glm_baseline(p, seed); });
+      if (plan.glm) results.obtain("glm", neurons, samples, [&](const std::string&, const Result*) { return ww::experiments::fit_glm_baseline(p, seed); });
       last_population = std::move(p);
     }
   }
