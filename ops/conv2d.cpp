@@ -124,22 +124,47 @@ const float* columns_of(const float* image, const Conv2dShape& s) {
 // directly on image rows instead (the blocks of each_column_block).
 bool direct_single_channel(const Conv2dShape& s) { return s.in_channels == 1 && s.out_channels <= 4; }
 
-// A valid convolution's column matrix read where it lies, in "wide rows": output pixels are taken
-// over whole input rows (pixel oy * width + ox, ox up to width - 1), so row r = (c, ky, kx) of the
-// column matrix is the image itself from offset (c * height + ky) * width + kx. No im2col copy,
-// at width / out_width times the products (the pixels past out_width do not exist and get zero
-// gradient). Worth it where the column matrix would not fit in L2 (conv_nl2's is 4 MB an image):
-// copying it out and reading it back cost more than the extra products.
-bool wide_rows(const Conv2dShape& s) {
-  return unpadded(s) && !direct_columns(s) && 8 * s.width <= 9 * s.out_width &&
-         column_rows(s) * pixels(s) * sizeof(float) > (std::size_t{1} << 20);
+// A convolution's column matrix read where it lies, in "wide rows": output pixels are taken over
+// whole rows of the plane (the image with its padding: plane_width = width + the padding on both
+// sides), pixel oy * plane_width + ox with ox up to plane_width - 1, so row r = (c, ky, kx) of the
+// column matrix is the plane itself from offset (c * plane_height + ky) * plane_width + kx. No
+// im2col copy, at plane_width / out_width times the products (the pixels past out_width do not
+// exist: they are dropped, or get zero gradient).
+std::size_t plane_width(const Conv2dShape& s) { return s.out_width + s.kernel_w - 1; }
+std::size_t plane_height(const Conv2dShape& s) { return s.out_height + s.kernel_h - 1; }
+std::size_t plane_size(const Conv2dShape& s) { return s.in_channels * plane_height(s) * plane_width(s); }
+// Where wide rows pay: at most 1/8 more products than the column matrix's, and at least 128
+// rows of it (with 25, conv_nl1's, the product is too short: writing its wide output and
+// compacting it cost more than im2col; 100 rows broke even). Forward, 2 threads, old and new
+// alternately: conv_v1_2 (48 -> 48, 3x3, 19x19) 7% faster, its input gradient (the transposed
+// convolution) and weight gradient 13% and 7%; conv_nl2 (32 -> 64, 5x5, 40x40) 6%.
+bool wide_enough(const Conv2dShape& s) {
+  return !direct_columns(s) && 8 * plane_width(s) <= 9 * s.out_width && column_rows(s) >= 128;
 }
 // The wide pixels the products run over: the last output row stops at out_width, so no row reads
-// past the image.
-std::size_t wide_pixels(const Conv2dShape& s) { return (s.out_height - 1) * s.width + s.out_width; }
-std::size_t wide_row_offset(const Conv2dShape& s, std::size_t r) {
-  const std::size_t taps = s.kernel_h * s.kernel_w, c = r / taps, ky = r % taps / s.kernel_w, kx = r % s.kernel_w;
-  return (c * s.height + ky) * s.width + kx;
+// past the plane.
+std::size_t wide_pixels(const Conv2dShape& s) { return (s.out_height - 1) * plane_width(s) + s.out_width; }
+std::vector<std::size_t> wide_row_offsets(const Conv2dShape& s) {
+  const std::size_t taps = s.kernel_h * s.kernel_w;
+  std::vector<std::size_t> offsets(column_rows(s));
+  for (std::size_t r = 0; r < offsets.size(); ++r) {
+    const std::size_t c = r / taps, ky = r % taps / s.kernel_w, kx = r % s.kernel_w;
+    offsets[r] = (c * plane_height(s) + ky) * plane_width(s) + kx;
+  }
+  return offsets;
+}
+
+// The plane of one image in the calling thread's scratch: zero padding around each channel, and
+// zeros past its end where the GEMM's last vectors read (up to 16 floats).
+const float* plane_of(const float* image, const Conv2dShape& s) {
+  const std::size_t size = plane_size(s), width = plane_width(s), height = plane_height(s);
+  float* plane = scratch(ScratchSlot::plane, size + 16);
+  if (!unpadded(s)) std::memset(plane, 0, size * sizeof(float));
+  std::memset(plane + size, 0, 16 * sizeof(float));
+  for (std::size_t c = 0; c < s.in_channels; ++c)
+    simd::kernels().copy_rows(s.height, s.width, image + c * s.height * s.width, s.width,
+                              plane + (c * height + s.pad_top) * width + s.pad_left, width);
+  return plane;
 }
 
 // Several input channels but few output channels, unpadded: direct multi-channel correlation
@@ -178,12 +203,40 @@ void direct_forward(const float* image, const float* w, float* y, const Conv2dSh
   });
 }
 
-// y = conv(image, w) + beta y for one image, as the GEMM of the packed weights and the column
-// matrix, which is copied out in bands of output rows, each read back while in L2.
-void convolve_by_gemm(const PackedA& weights, const float* image, float beta, float* y, const Conv2dShape& s) {
+// A convolution by GEMM: its packed weights (the A of every image's product) and, when its
+// products run over wide rows, where each row of its column matrix lies in the plane.
+struct GemmConvolution {
+  PackedA weights;
+  std::vector<std::size_t> plane_rows;  // empty: the column matrix is copied out by im2col
+};
+
+// w: [out_channels, in_channels, kernel_h, kernel_w].
+GemmConvolution gemm_convolution(const float* w, const Conv2dShape& s) {
+  const std::size_t R = column_rows(s);
+  return {pack_a(false, s.out_channels, R, w, R), wide_enough(s) ? wide_row_offsets(s) : std::vector<std::size_t>{}};
+}
+
+// y = conv(image, w) + beta y (beta 0 or 1) for one image, as the GEMM of the packed weights and
+// the column matrix: read in the image's plane in wide rows, the wide output then compacted into
+// y; or else copied out in bands of output rows, each read back while in L2.
+void convolve_by_gemm(const GemmConvolution& conv, const float* image, float beta, float* y, const Conv2dShape& s) {
   const std::size_t P = pixels(s);
   if (direct_columns(s)) {
-    gemm_serial(weights, P, image, P, beta, y, P, false);
+    gemm_serial(conv.weights, P, image, P, beta, y, P, false);
+    return;
+  }
+  const auto& k = simd::kernels();
+  if (!conv.plane_rows.empty()) {
+    const std::size_t wide = wide_pixels(s);
+    float* wide_y = scratch(ScratchSlot::wide_output, s.out_channels * wide);
+    k.gemm_gathered(s.out_channels, wide, column_rows(s), conv.weights.data, plane_of(image, s), conv.plane_rows.data(), 0.f, wide_y, wide);
+    for (std::size_t o = 0; o < s.out_channels; ++o) {
+      if (beta == 0.f) {
+        k.copy_rows(s.out_height, s.out_width, wide_y + o * wide, plane_width(s), y + o * P, s.out_width);
+      } else {
+        k.axpy_rows(s.out_height, s.out_width, 1.f, wide_y + o * wide, plane_width(s), y + o * P, s.out_width);
+      }
+    }
     return;
   }
   const std::size_t rows_per_band = band_rows(s), stride = odd_lines(rows_per_band * s.out_width);
@@ -191,7 +244,7 @@ void convolve_by_gemm(const PackedA& weights, const float* image, float beta, fl
   for (std::size_t oy = 0; oy < s.out_height; oy += rows_per_band) {
     const std::size_t rows = std::min(rows_per_band, s.out_height - oy);
     im2col(image, cols, stride, oy, oy + rows, s);
-    gemm_serial(weights, rows * s.out_width, cols, stride, beta, y + oy * s.out_width, P, true);
+    gemm_serial(conv.weights, rows * s.out_width, cols, stride, beta, y + oy * s.out_width, P, true);
   }
 }
 
@@ -223,10 +276,10 @@ Conv2dShape conv2d_shape(std::size_t batch, std::size_t in_channels, std::size_t
 
 void conv2d_forward(const float* x, const float* w, float* y, const Conv2dShape& s) {
   const std::size_t image_size = s.in_channels * s.height * s.width;
-  const std::size_t P = pixels(s), R = column_rows(s);
+  const std::size_t P = pixels(s);
   // The weights are the GEMM's A for every image: packed once.
   const bool by_gemm = !direct_single_channel(s) && !direct_few_outputs(s);
-  const PackedA weights = by_gemm ? pack_a(false, s.out_channels, R, w, R) : PackedA{};
+  const GemmConvolution conv = by_gemm ? gemm_convolution(w, s) : GemmConvolution{};
   parallel_for(s.batch, 1, [&](std::size_t, std::size_t b, std::size_t) {
     if (direct_single_channel(s)) {
       direct_forward(x + b * image_size, w, y + b * s.out_channels * P, s);
@@ -236,7 +289,7 @@ void conv2d_forward(const float* x, const float* w, float* y, const Conv2dShape&
       simd::kernels().correlate_channels(channel_correlation(x + b * image_size, w, y + b * s.out_channels * P, s), false);
       return;
     }
-    convolve_by_gemm(weights, x + b * image_size, 0.f, y + b * s.out_channels * P, s);
+    convolve_by_gemm(conv, x + b * image_size, 0.f, y + b * s.out_channels * P, s);
   });
 }
 
@@ -254,11 +307,13 @@ void weight_gradient(const float* x, const float* dy, float* dw, const Conv2dSha
   // The calling thread's scratch: the tasks below use other slots.
   float* partials = scratch(ScratchSlot::partials, chunks * weight_size);
   // Where each row of the column matrix starts: in the image itself with wide rows.
-  const bool wide = wide_rows(s);
+  const bool wide = wide_enough(s) && !direct_single_channel(s) && !direct_weight_gradient(s);
   std::vector<std::size_t> row_offsets;
-  if (!direct_single_channel(s) && !direct_weight_gradient(s)) {
+  if (wide) {
+    row_offsets = wide_row_offsets(s);
+  } else if (!direct_single_channel(s) && !direct_weight_gradient(s)) {
     row_offsets.resize(R);
-    for (std::size_t r = 0; r < R; ++r) row_offsets[r] = wide ? wide_row_offset(s, r) : r * columns_row_stride(s);
+    for (std::size_t r = 0; r < R; ++r) row_offsets[r] = r * columns_row_stride(s);
   }
   parallel_for(s.batch, grain, [&](std::size_t chunk, std::size_t begin, std::size_t end) {
     float* partial = partials + chunk * weight_size;
@@ -302,8 +357,10 @@ void weight_gradient(const float* x, const float* dy, float* dw, const Conv2dSha
       const float* dy_b = dy + b * s.out_channels * P;
       if (wide) {
         for (std::size_t oy = 0; oy < s.out_height; ++oy)
-          k.transpose(s.out_channels, s.out_width, dy_b + oy * s.out_width, P, dy_t + oy * s.width * s.out_channels, s.out_channels);
-        k.gemm_narrow(R, s.out_channels, products, x + b * image_size, row_offsets.data(), dy_t, s.out_channels, partial, s.out_channels);
+          k.transpose(s.out_channels, s.out_width, dy_b + oy * s.out_width, P, dy_t + oy * plane_width(s) * s.out_channels, s.out_channels);
+        // An unpadded image is its own plane (gemm_narrow reads no further than asked).
+        const float* plane = unpadded(s) ? x + b * image_size : plane_of(x + b * image_size, s);
+        k.gemm_narrow(R, s.out_channels, products, plane, row_offsets.data(), dy_t, s.out_channels, partial, s.out_channels);
         continue;
       }
       k.transpose(s.out_channels, P, dy_b, P, dy_t, s.out_channels);
@@ -362,9 +419,9 @@ void input_gradient(const float* w, const float* dy, float* dx, bool overwrite, 
                 w[((co * s.in_channels + ci) * kh + ky) * kw + kx];
     const Conv2dShape t{s.batch, s.out_channels, s.out_height, s.out_width, s.in_channels, kh, kw,
                         kh - 1 - s.pad_top, kw - 1 - s.pad_left, s.height, s.width};
-    const PackedA kernel = pack_a(false, s.in_channels, column_rows(t), flipped, column_rows(t));
+    const GemmConvolution transposed = gemm_convolution(flipped, t);
     parallel_for(s.batch, 1, [&](std::size_t, std::size_t b, std::size_t) {
-      convolve_by_gemm(kernel, dy + b * s.out_channels * P, beta, dx + b * image_size, t);
+      convolve_by_gemm(transposed, dy + b * s.out_channels * P, beta, dx + b * image_size, t);
     });
     return;
   }

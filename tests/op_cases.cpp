@@ -197,11 +197,17 @@ std::vector<OpCase> build() {
                              // col2im folds each image row's taps back at once: rows of 17 floats
                              // (V1's 3x3 layers), then of more than two vectors.
                              ConvInfo{{2, 4, 19, 19}, {6, 4, 3, 3}, false}, ConvInfo{{1, 2, 7, 40}, {5, 2, 3, 3}, false},
-                             // A column matrix over 1 MB: the weight gradient reads the image in wide rows.
-                             ConvInfo{{2, 16, 36, 36}, {24, 16, 5, 5}, false},
-                             // More outputs than inputs: the forward's column matrix and the input
-                             // gradient's in two bands of output rows (24 and 2; padded: 21 and 9).
-                             ConvInfo{{2, 6, 30, 40}, {20, 6, 5, 5}, false}, ConvInfo{{1, 8, 30, 30}, {10, 8, 5, 5}, true}}) {
+                             // More outputs than inputs, too few column rows for wide rows (below): the
+                             // forward's column matrix and the input gradient's in two bands of output
+                             // rows (29 and 7; padded, its plane too wide: 21 and 9).
+                             ConvInfo{{2, 5, 40, 40}, {20, 5, 5, 5}, false}, ConvInfo{{1, 8, 30, 30}, {10, 8, 5, 5}, true},
+                             // Planes at most 1/8 wider than the output, >= 128 column rows: the GEMMs
+                             // read the column matrix in the plane, in wide rows. Forward and weight
+                             // gradient, valid; all three, padded (the input gradient as a transposed
+                             // convolution, valid too), one and two vectors at the end; more output
+                             // channels than one block of A's rows.
+                             ConvInfo{{2, 16, 36, 36}, {24, 16, 5, 5}, false}, ConvInfo{{1, 16, 17, 18}, {15, 16, 3, 3}, true},
+                             ConvInfo{{1, 16, 12, 40}, {15, 16, 3, 3}, false}, ConvInfo{{1, 15, 6, 20}, {100, 15, 3, 3}, false}}) {
     const Shape sx = cv.x, sw = cv.w;
     const bool same = cv.same;
     cases.push_back({"conv2d/" + ad::shape_string(sx) + "_w" + ad::shape_string(sw) + (same ? "_same" : "_valid"), "conv2d",

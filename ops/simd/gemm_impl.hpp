@@ -146,20 +146,33 @@ inline void clear_tile(B (&acc)[rows][cols]) {
     for (size_t v = 0; v < cols; ++v) acc[r][v] = B(0.f);
 }
 
-// C[rows, cols] += alpha * (packed A panel) x (the first nv vectors of each row of a B panel, rows
-// b_stride apart: nr when packed, ldb when read in place) over kc; with `overwrite`, C = that
-// product (C is not read).
-template <class A, size_t mr, size_t nv>
-void micro_kernel(size_t kc, const float* a_panel, const float* b_panel, size_t b_stride, float alpha, float* c,
-                  size_t ldc, size_t rows, size_t cols, bool overwrite) {
+// Where the rows of a B panel lie: `stride` apart (nr when packed, ldb when read in place) ...
+struct StridedRows {
+  const float* first;
+  size_t stride;
+  const float* row(size_t k) const { return first + k * stride; }
+};
+// ... or each at its own offset from `base` (a convolution's column matrix read in the image).
+struct GatheredRows {
+  const float* base;
+  const size_t* offsets;
+  const float* row(size_t k) const { return base + offsets[k]; }
+};
+
+// C[rows, cols] += alpha * (packed A panel) x (the first nv vectors of each of the kc rows of a B
+// panel) over kc; with `overwrite`, C = that product (C is not read).
+template <class A, size_t mr, size_t nv, class Rows>
+void micro_kernel(size_t kc, const float* a_panel, Rows b_panel, float alpha, float* c, size_t ldc, size_t rows, size_t cols,
+                  bool overwrite) {
   using B = Batch<A>;
   constexpr size_t w = width<A>;
   B acc[mr][nv];
   clear_tile(acc);
   for (size_t k = 0; k < kc; ++k) {
     B b[nv];
+    const float* b_row = b_panel.row(k);
 #pragma GCC unroll 4
-    for (size_t v = 0; v < nv; ++v) b[v] = B::load_unaligned(b_panel + k * b_stride + v * w);
+    for (size_t v = 0; v < nv; ++v) b[v] = B::load_unaligned(b_row + v * w);
     const float* a_k = a_panel + k * mr;
 #pragma GCC unroll 16
     for (size_t r = 0; r < mr; ++r) {
@@ -189,23 +202,22 @@ void micro_kernel(size_t kc, const float* a_panel, const float* b_panel, size_t 
 
 // The micro-kernel for an A panel of `height` rows (panel_height) and `cols` columns of C: a tile
 // one vector wide when they fit in one (289 columns: 9 panels of 32, then 1 column).
-template <class A, size_t nv>
-void micro_kernel_of_height(size_t height, size_t kc, const float* a_panel, const float* b_panel, size_t b_stride, float alpha,
-                            float* c, size_t ldc, size_t rows, size_t cols, bool overwrite) {
+template <class A, size_t nv, class Rows>
+void micro_kernel_of_height(size_t height, size_t kc, const float* a_panel, Rows b_panel, float alpha, float* c, size_t ldc,
+                            size_t rows, size_t cols, bool overwrite) {
   using S = GemmShape<A>;
-  if (height == S::small_mr) return micro_kernel<A, S::small_mr, nv>(kc, a_panel, b_panel, b_stride, alpha, c, ldc, rows, cols, overwrite);
+  if (height == S::small_mr) return micro_kernel<A, S::small_mr, nv>(kc, a_panel, b_panel, alpha, c, ldc, rows, cols, overwrite);
   if constexpr (S::mr == 3 * S::small_mr) {
-    if (height == 2 * S::small_mr)
-      return micro_kernel<A, 2 * S::small_mr, nv>(kc, a_panel, b_panel, b_stride, alpha, c, ldc, rows, cols, overwrite);
+    if (height == 2 * S::small_mr) return micro_kernel<A, 2 * S::small_mr, nv>(kc, a_panel, b_panel, alpha, c, ldc, rows, cols, overwrite);
   }
-  micro_kernel<A, S::mr, nv>(kc, a_panel, b_panel, b_stride, alpha, c, ldc, rows, cols, overwrite);
+  micro_kernel<A, S::mr, nv>(kc, a_panel, b_panel, alpha, c, ldc, rows, cols, overwrite);
 }
 
-template <class A>
-void run_micro_kernel(size_t height, size_t kc, const float* a_panel, const float* b_panel, size_t b_stride, float alpha, float* c,
-                      size_t ldc, size_t rows, size_t cols, bool overwrite) {
-  if (cols <= width<A>) return micro_kernel_of_height<A, 1>(height, kc, a_panel, b_panel, b_stride, alpha, c, ldc, rows, cols, overwrite);
-  micro_kernel_of_height<A, GemmShape<A>::vectors>(height, kc, a_panel, b_panel, b_stride, alpha, c, ldc, rows, cols, overwrite);
+template <class A, class Rows>
+void run_micro_kernel(size_t height, size_t kc, const float* a_panel, Rows b_panel, float alpha, float* c, size_t ldc, size_t rows,
+                      size_t cols, bool overwrite) {
+  if (cols <= width<A>) return micro_kernel_of_height<A, 1>(height, kc, a_panel, b_panel, alpha, c, ldc, rows, cols, overwrite);
+  micro_kernel_of_height<A, GemmShape<A>::vectors>(height, kc, a_panel, b_panel, alpha, c, ldc, rows, cols, overwrite);
 }
 
 // C[mr x nr tile] += A rows . B rows over K, both k-contiguous: every accumulator is one vector of
@@ -356,35 +368,35 @@ void pack_whole_a(bool transpose, size_t M, size_t K, const float* a, size_t lda
     pack_a<A>(transpose, transpose ? a + pc * lda : a + pc, lda, M, K - pc < step ? K - pc : step, out + pc * packed_rows<A>(M));
 }
 
+// C = beta C: beta 0 zeroes C (the first block of K then overwrites it without reading it).
 template <class A>
-void gemm(bool transpose_a, bool transpose_b, size_t M, size_t N, size_t K, float alpha,
-          const float* a, size_t lda, bool a_packed, const float* b, size_t ldb, bool b_padded, float beta, float* c,
-          size_t ldc, float* pack_a_buffer, float* pack_b_buffer) {
-  using S = GemmShape<A>;
-  // B read in place when one block of A's rows is all there is: every float of B then meets the
-  // micro-kernels once, and copying it into panels first cost a quarter of a convolution's
-  // forward product (64 x 1,296 x 800).
-  const bool b_in_place = b_padded && !transpose_b && M <= S::mc;
-  // beta 0: the first block of K overwrites C (no zeroing pass; C is never read).
-  if (beta != 1.f && (beta != 0.f || K == 0)) {
-    const Batch<A> beta_b(beta);
-    for (size_t i = 0; i < M; ++i) {
-      float* row = c + i * ldc;
-      if (beta == 0.f) {
-        std::memset(row, 0, N * sizeof(float));
-      } else {
-        each_batch<A>(N, [&](size_t j, size_t count) { store<A>(row + j, load<A>(row + j, count) * beta_b, count); });
-      }
+void scale_c(size_t M, size_t N, float beta, float* c, size_t ldc) {
+  const Batch<A> beta_b(beta);
+  for (size_t i = 0; i < M; ++i) {
+    float* row = c + i * ldc;
+    if (beta == 0.f) {
+      std::memset(row, 0, N * sizeof(float));
+    } else {
+      each_batch<A>(N, [&](size_t j, size_t count) { store<A>(row + j, load<A>(row + j, count) * beta_b, count); });
     }
   }
+}
+
+// The blocked loops of a GEMM whose A is packed (or packed here, block by block) and whose B panels
+// are where b_panels(pc, kc, jc, nc) says: each call returns a function of jr giving the panel
+// of B's rows [pc, pc + kc) from column jc + jr.
+template <class A, class BPanels>
+void gemm_blocks(bool transpose_a, size_t M, size_t N, size_t K, float alpha, const float* a, size_t lda, bool a_packed, float beta,
+                 float* c, size_t ldc, float* pack_a_buffer, BPanels&& b_panels) {
+  using S = GemmShape<A>;
+  if (beta != 1.f && (beta != 0.f || K == 0)) scale_c<A>(M, N, beta, c, ldc);
   if (K == 0) return;
   const size_t step = k_step<A>(K);
   for (size_t jc = 0; jc < N; jc += S::nc) {
     const size_t nc = N - jc < S::nc ? N - jc : S::nc;
     for (size_t pc = 0; pc < K; pc += step) {
       const size_t kc = K - pc < step ? K - pc : step;
-      const float* b_block = transpose_b ? b + jc * ldb + pc : b + pc * ldb + jc;
-      if (!b_in_place) pack_b<A>(transpose_b, b_block, ldb, kc, nc, pack_b_buffer);
+      const auto panel_at = b_panels(pc, kc, jc, nc);
       for (size_t ic = 0; ic < M; ic += S::mc) {
         const size_t mc = M - ic < S::mc ? M - ic : S::mc;
         const float* a_panels = pack_a_buffer;
@@ -397,14 +409,38 @@ void gemm(bool transpose_a, bool transpose_b, size_t M, size_t N, size_t K, floa
           const size_t cols = nc - jr < S::nr ? nc - jr : S::nr;
           for (size_t ir = 0; ir < mc; ir += S::mr) {
             const size_t rows = mc - ir < S::mr ? mc - ir : S::mr;
-            const float* b_panel = b_in_place ? b_block + jr : pack_b_buffer + jr * kc;
-            run_micro_kernel<A>(panel_height<A>(rows), kc, a_panels + ir * kc, b_panel, b_in_place ? ldb : S::nr, alpha,
-                                c + (ic + ir) * ldc + jc + jr, ldc, rows, cols, beta == 0.f && pc == 0);
+            run_micro_kernel<A>(panel_height<A>(rows), kc, a_panels + ir * kc, panel_at(jr), alpha, c + (ic + ir) * ldc + jc + jr, ldc,
+                                rows, cols, beta == 0.f && pc == 0);
           }
         }
       }
     }
   }
+}
+
+template <class A>
+void gemm(bool transpose_a, bool transpose_b, size_t M, size_t N, size_t K, float alpha,
+          const float* a, size_t lda, bool a_packed, const float* b, size_t ldb, bool b_padded, float beta, float* c,
+          size_t ldc, float* pack_a_buffer, float* pack_b_buffer) {
+  // B read in place when one block of A's rows is all there is: every float of B then meets the
+  // micro-kernels once, and copying it into panels first cost a quarter of a convolution's
+  // forward product (64 x 1,296 x 800).
+  const bool b_in_place = b_padded && !transpose_b && M <= GemmShape<A>::mc;
+  gemm_blocks<A>(transpose_a, M, N, K, alpha, a, lda, a_packed, beta, c, ldc, pack_a_buffer, [&](size_t pc, size_t kc, size_t jc, size_t nc) {
+    const float* b_block = transpose_b ? b + jc * ldb + pc : b + pc * ldb + jc;
+    if (!b_in_place) pack_b<A>(transpose_b, b_block, ldb, kc, nc, pack_b_buffer);
+    return [=](size_t jr) {
+      return b_in_place ? StridedRows{b_block + jr, ldb} : StridedRows{pack_b_buffer + jr * kc, GemmShape<A>::nr};
+    };
+  });
+}
+
+template <class A>
+void gemm_gathered(size_t M, size_t N, size_t K, const float* a_packed, const float* b, const size_t* b_rows, float beta, float* c,
+                   size_t ldc) {
+  gemm_blocks<A>(false, M, N, K, 1.f, a_packed, 0, true, beta, c, ldc, nullptr, [&](size_t pc, size_t, size_t jc, size_t) {
+    return [=](size_t jr) { return GatheredRows{b + jc + jr, b_rows + pc}; };
+  });
 }
 
 }  // namespace

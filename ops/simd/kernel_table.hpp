@@ -97,6 +97,11 @@ struct KernelTable {
   void (*gemm)(bool transpose_a, bool transpose_b, size_t M, size_t N, size_t K, float alpha,
                const float* A, size_t lda, bool a_packed, const float* B, size_t ldb, bool b_padded, float beta,
                float* C, size_t ldc, float* pack_a, float* pack_b);
+  // C[M,N] = beta * C + A B with A packed (gemm_pack_whole_a) and row k of B at B + b_rows[k],
+  // read in place up to N rounded up to 16 floats: a convolution's column matrix where it lies in
+  // an image, no copy made.
+  void (*gemm_gathered)(size_t M, size_t N, size_t K, const float* A, const float* B, const size_t* b_rows, float beta, float* C,
+                        size_t ldc);
   size_t gemm_pack_a_floats;
   // Packs op(A) [M, K] once for many gemm calls: gemm_packed_a_floats(M, K) floats, 64-byte aligned.
   void (*gemm_pack_whole_a)(bool transpose_a, size_t M, size_t K, const float* A, size_t lda, float* out);

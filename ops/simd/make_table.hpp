@@ -33,6 +33,7 @@ KernelTable make_table(const char* name) {
   t.strided_affine = &strided_affine<A>;
   t.strided_affine_backward = &strided_affine_backward<A>;
   t.gemm = &gemm<A>;
+  t.gemm_gathered = &gemm_gathered<A>;
   t.gemm_pack_a_floats = GemmShape<A>::pack_a_floats;
   t.gemm_pack_whole_a = &pack_whole_a<A>;
   t.gemm_packed_a_floats = &packed_a_floats<A>;
