@@ -135,9 +135,10 @@ std::size_t plane_height(const Conv2dShape& s) { return s.out_height + s.kernel_
 std::size_t plane_size(const Conv2dShape& s) { return s.in_channels * plane_height(s) * plane_width(s); }
 // Where wide rows pay: at most 1/8 more products than the column matrix's, and at least 128
 // rows of it (with 25, conv_nl1's, the product is too short: writing its wide output and
-// compacting it cost more than im2col; 100 rows broke even). Forward, 2 threads, old and new
-// alternately: conv_v1_2 (48 -> 48, 3x3, 19x19) 7% faster, its input gradient (the transposed
-// convolution) and weight gradient 13% and 7%; conv_nl2 (32 -> 64, 5x5, 40x40) 6%.
+// compacting it cost more than im2col; 100 rows broke even). 2 threads, old and new code
+// alternately in one process, two runs: conv_v1_2 (256 x 48 -> 48, 3x3, 19x19) forward 3-7%
+// faster, backward (input gradient as a transposed convolution, weight gradient) 14-18%; the
+// same padded, 17x17: 6-13% and 10-16%; conv_nl2 (64 x 32 -> 64, 5x5, 40x40) forward 8-9%.
 bool wide_enough(const Conv2dShape& s) {
   return !direct_columns(s) && 8 * plane_width(s) <= 9 * s.out_width && column_rows(s) >= 128;
 }
