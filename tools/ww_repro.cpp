@@ -205,10 +205,11 @@ class KeptResults {
     if (kept == earlier_.end()) {
       add(fit(progress, nullptr));
     } else {
+      // The kept result stays in the summary until the search it goes on with has finished.
       print(kept->second, " [kept, its search goes on]");
-      const Result earlier = std::move(kept->second);
+      Result finished = fit(progress, &kept->second);
       earlier_.erase(kept);
-      add(fit(progress, &earlier));
+      add(std::move(finished));
     }
     std::filesystem::remove_all(progress);
     return results_.back();
@@ -270,10 +271,13 @@ class KeptResults {
     nlohmann::json summary = run_;
     double fit_seconds = 0.0;
     summary["results"] = nlohmann::json::array();
-    for (const Result& r : results_) {
+    // Kept results this run has not reached yet are kept too: a run cut off must not lose them.
+    const auto write = [&](const Result& r) {
       summary["results"].push_back(to_json(r));
       fit_seconds += r.seconds;
-    }
+    };
+    for (const Result& r : results_) write(r);
+    for (const auto& [key, r] : earlier_) write(r);
     summary["finished"] = finished;
     summary["threads"] = ww::ops::num_threads();
     summary["seconds"] = seconds();
