@@ -257,6 +257,18 @@ TEST_CASE("ww-repro --resume takes back the fits an earlier run kept and fits on
   CHECK(refit.output.find("fits/ridge-N20-D400.npz is missing, so ridge N=20 D=400 is fitted again") != std::string::npos);
   CHECK(refit.output.find("[kept]") == std::string::npos);
   CHECK(std::filesystem::exists(dir + "/fits/ridge-N20-D400.npz"));
+  // A run cut off after fitting D=300 again (its tensors gone), before it took back D=400 and
+  // ended (a figure it cannot write), keeps D=400 in the summary all the same.
+  REQUIRE(std::filesystem::remove(dir + "/fits/ridge-N20-D300.npz"));
+  std::filesystem::remove(dir + "/fev_vs_samples.png");
+  std::filesystem::create_directories(dir + "/fev_vs_samples.png");
+  const CommandResult cut_off = run("ww-repro", {"mini", "--samples", "300", "400", "--models", "ridge", "--resume", "--out", dir});
+  INFO(cut_off.output);
+  CHECK(cut_off.exit_code != 0);
+  const auto kept = nlohmann::json::parse(std::ifstream(dir + "/summary.json"));
+  CHECK(kept["finished"] == false);
+  CHECK(kept["results"].size() == 2);
+  std::filesystem::remove_all(dir + "/fev_vs_samples.png");
   const CommandResult other_seed = run("ww-repro", {"mini", "--samples", "300", "--models", "ridge", "--resume", "--seed", "2", "--out", dir});
   CHECK(other_seed.exit_code == 2);
   CHECK(other_seed.output.find(dir + "/summary.json: field 'seed' is 1, this run's is 2") != std::string::npos);
