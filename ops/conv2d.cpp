@@ -308,11 +308,12 @@ void weight_gradient(const float* x, const float* dy, float* dw, const Conv2dSha
   // The calling thread's scratch: the tasks below use other slots.
   float* partials = scratch(ScratchSlot::partials, chunks * weight_size);
   // Where each row of the column matrix starts: in the image itself with wide rows.
-  const bool wide = wide_enough(s) && !direct_single_channel(s) && !direct_weight_gradient(s);
+  const bool by_gemm = !direct_single_channel(s) && !direct_weight_gradient(s);
+  const bool wide = by_gemm && wide_enough(s);
   std::vector<std::size_t> row_offsets;
   if (wide) {
     row_offsets = wide_row_offsets(s);
-  } else if (!direct_single_channel(s) && !direct_weight_gradient(s)) {
+  } else if (by_gemm) {
     row_offsets.resize(R);
     for (std::size_t r = 0; r < R; ++r) row_offsets[r] = r * columns_row_stride(s);
   }
@@ -370,7 +371,7 @@ void weight_gradient(const float* x, const float* dy, float* dw, const Conv2dSha
     }
   });
   const auto& k = simd::kernels();
-  if (direct_single_channel(s) || direct_weight_gradient(s)) {
+  if (!by_gemm) {
     for (std::size_t chunk = 0; chunk < chunks; ++chunk) k.axpy(weight_size, 1.f, partials + chunk * weight_size, dw);
     return;
   }
