@@ -181,11 +181,22 @@ bool direct_weight_gradient(const Conv2dShape& s) {
   return unpadded(s) && (s.kernel_w == 3 || s.kernel_w == 5) && (s.out_channels <= 8 || s.in_channels == 1);
 }
 
-// The correlation of image b of x with w into y, as the direct kernels see it.
+// The correlation of image b of x with w into y, as the direct kernels see it (w tap-major, as
+// tap_major_weights writes it).
 simd::ChannelCorrelation channel_correlation(const float* image, const float* w, float* y, const Conv2dShape& s) {
-  const std::size_t taps = s.kernel_h * s.kernel_w;
-  return {image, s.in_channels, s.width, s.height * s.width, w, s.in_channels * taps, taps, s.kernel_h, s.kernel_w,
+  return {image, s.in_channels, s.width, s.height * s.width, w, s.kernel_h, s.kernel_w,
           y, s.out_channels, s.out_height, s.out_width, pixels(s)};
+}
+
+// w [out_channels, in_channels, kh, kw] as [in_channels, kh, kw, out_channels]: the direct
+// kernels broadcast a tap's weights for every output channel from one pointer (with a pointer
+// per output channel they ran out of registers and reloaded their offsets from the stack).
+std::vector<float> tap_major_weights(const float* w, const Conv2dShape& s) {
+  const std::size_t R = column_rows(s);
+  std::vector<float> tap_major(R * s.out_channels);
+  for (std::size_t o = 0; o < s.out_channels; ++o)
+    for (std::size_t r = 0; r < R; ++r) tap_major[r * s.out_channels + o] = w[o * R + r];
+  return tap_major;
 }
 
 // y[b] = conv(x[b], w) for one image, directly.
@@ -281,13 +292,14 @@ void conv2d_forward(const float* x, const float* w, float* y, const Conv2dShape&
   // The weights are the GEMM's A for every image: packed once.
   const bool by_gemm = !direct_single_channel(s) && !direct_few_outputs(s);
   const GemmConvolution conv = by_gemm ? gemm_convolution(w, s) : GemmConvolution{};
+  const std::vector<float> tap_major = direct_few_outputs(s) ? tap_major_weights(w, s) : std::vector<float>{};
   parallel_for(s.batch, 1, [&](std::size_t, std::size_t b, std::size_t) {
     if (direct_single_channel(s)) {
       direct_forward(x + b * image_size, w, y + b * s.out_channels * P, s);
       return;
     }
     if (direct_few_outputs(s)) {
-      simd::kernels().correlate_channels(channel_correlation(x + b * image_size, w, y + b * s.out_channels * P, s), false);
+      simd::kernels().correlate_channels(channel_correlation(x + b * image_size, tap_major.data(), y + b * s.out_channels * P, s), false);
       return;
     }
     convolve_by_gemm(conv, x + b * image_size, 0.f, y + b * s.out_channels * P, s);

@@ -184,6 +184,9 @@ std::vector<OpCase> build() {
                              // Several inputs, few outputs: direct multi-channel correlation (two vectors + tail).
                              ConvInfo{{2, 3, 8, 40}, {3, 3, 5, 5}, false}, ConvInfo{{1, 6, 7, 36}, {4, 6, 5, 5}, false},
                              ConvInfo{{2, 7, 5, 35}, {1, 7, 3, 3}, false},
+                             // ... in blocks of input channels that fit L1 (7, 7 and 6 of 20), rows in
+                             // pairs and one more.
+                             ConvInfo{{1, 20, 7, 36}, {3, 20, 5, 5}, false},
                              // A group of 8 output channels, then 4 and 1; the weight gradient direct for 8.
                              ConvInfo{{2, 5, 8, 40}, {13, 5, 5, 5}, false}, ConvInfo{{1, 3, 7, 36}, {8, 3, 3, 3}, false},
                              // Many outputs (or padding): the weight gradient as columns^T x dy^T, output

@@ -62,50 +62,78 @@ void correlate_valid_weight_grad(const float* x, size_t x_width, const float* dy
     }
 }
 
-// One row of O output channels over `count` (<= vectors * wv) outputs starting at ox:
-// acc[o] (+)= sum_c sum_ky sum_kx w[o, c, ky, kx] x[c, oy + ky, ox + kx].
-template <class A, size_t O, size_t V>
-inline void correlate_channels_row(const ChannelCorrelation& g, size_t oy, size_t ox, size_t count, bool accumulate) {
+// R rows from oy of O output channels over `count` (<= V * wv) outputs starting at ox:
+// acc[r][o] (+)= sum_c sum_ky sum_kx w[o, c, ky, kx] x[c, oy + r + ky, ox + kx].
+template <class A, size_t O, size_t V, size_t R>
+inline void correlate_channels_rows(const ChannelCorrelation& g, size_t oy, size_t ox, size_t count, bool accumulate) {
   using B = Batch<A>;
   constexpr size_t wv = width<A>;
   const bool full = count == V * wv;
-  B acc[O][V];
-  for (size_t o = 0; o < O; ++o)
-    for (size_t v = 0; v < V; ++v) {
-      float* out = g.y + o * g.y_plane + oy * g.out_width + ox + v * wv;
-      acc[o][v] = !accumulate ? B(0.f) : full ? B::load_unaligned(out) : load<A>(out, count - v * wv);
-    }
+  auto out_at = [&](size_t r, size_t o, size_t v) { return g.y + o * g.y_plane + (oy + r) * g.out_width + ox + v * wv; };
+  B acc[R][O][V];
+  for (size_t r = 0; r < R; ++r)
+    for (size_t o = 0; o < O; ++o)
+      for (size_t v = 0; v < V; ++v)
+        acc[r][o][v] = !accumulate ? B(0.f) : full ? B::load_unaligned(out_at(r, o, v)) : load<A>(out_at(r, o, v), count - v * wv);
   for (size_t c = 0; c < g.channels; ++c)
     for (size_t ky = 0; ky < g.kh; ++ky) {
       const float* in = g.x + c * g.x_plane + (oy + ky) * g.x_width + ox;
-      const float* wk = g.w + c * g.w_channel + ky * g.kw;
-      for (size_t kx = 0; kx < g.kw; ++kx) {
-        B value[V];
-        for (size_t v = 0; v < V; ++v) value[v] = full ? B::load_unaligned(in + kx + v * wv) : load<A>(in + kx + v * wv, count - v * wv);
+      const float* wk = g.w + (c * g.kh + ky) * g.kw * g.out_channels;
+      for (size_t kx = 0; kx < g.kw; ++kx, wk += g.out_channels) {
+        B value[R][V];
+        for (size_t r = 0; r < R; ++r)
+          for (size_t v = 0; v < V; ++v) {
+            const float* at = in + r * g.x_width + kx + v * wv;
+            value[r][v] = full ? B::load_unaligned(at) : load<A>(at, count - v * wv);
+          }
         for (size_t o = 0; o < O; ++o) {
-          const B weight(wk[o * g.w_out + kx]);
-          for (size_t v = 0; v < V; ++v) acc[o][v] = xsimd::fma(weight, value[v], acc[o][v]);
+          const B weight(wk[o]);
+          for (size_t r = 0; r < R; ++r)
+            for (size_t v = 0; v < V; ++v) acc[r][o][v] = xsimd::fma(weight, value[r][v], acc[r][o][v]);
         }
       }
     }
-  for (size_t o = 0; o < O; ++o)
-    for (size_t v = 0; v < V; ++v) {
-      float* out = g.y + o * g.y_plane + oy * g.out_width + ox + v * wv;
-      if (full) {
-        acc[o][v].store_unaligned(out);
-      } else {
-        store<A>(out, acc[o][v], count - v * wv);
+  for (size_t r = 0; r < R; ++r)
+    for (size_t o = 0; o < O; ++o)
+      for (size_t v = 0; v < V; ++v) {
+        if (full) {
+          acc[r][o][v].store_unaligned(out_at(r, o, v));
+        } else {
+          store<A>(out_at(r, o, v), acc[r][o][v], count - v * wv);
+        }
       }
-    }
+}
+
+// Output rows [oy, oy + R) of O output channels, two vectors of outputs at a time.
+template <class A, size_t O, size_t R>
+void correlate_channels_band(const ChannelCorrelation& g, size_t oy, bool accumulate) {
+  constexpr size_t wv = width<A>;
+  size_t ox = 0;
+  for (; ox + 2 * wv <= g.out_width; ox += 2 * wv) correlate_channels_rows<A, O, 2, R>(g, oy, ox, 2 * wv, accumulate);
+  for (; ox < g.out_width; ox += wv) correlate_channels_rows<A, O, 1, R>(g, oy, ox, std::min(wv, g.out_width - ox), accumulate);
 }
 
 template <class A, size_t O>
 void correlate_channels_fixed(const ChannelCorrelation& g, bool accumulate) {
-  constexpr size_t wv = width<A>;
-  for (size_t oy = 0; oy < g.out_height; ++oy) {
-    size_t ox = 0;
-    for (; ox + 2 * wv <= g.out_width; ox += 2 * wv) correlate_channels_row<A, O, 2>(g, oy, ox, 2 * wv, accumulate);
-    for (; ox < g.out_width; ox += wv) correlate_channels_row<A, O, 1>(g, oy, ox, std::min(wv, g.out_width - ox), accumulate);
+  // Two output rows at once while their accumulators fit in 16 registers: each weight broadcast
+  // then feeds twice the FMAs, and twice the independent sums hide the FMA's latency.
+  constexpr size_t R = O <= 4 ? 2 : 1;
+  // The input channels in blocks whose kernel rows of input and weights fit in L1 together, each
+  // block over every output row: the next output row then finds kh - 1 of its kh input rows in L1.
+  // All channels at once swept 64 x 5 rows of 36 floats (46 KB) per output row, so every input
+  // vector came from L2.
+  constexpr size_t l1_budget = 16 * 1024 / sizeof(float);
+  const size_t per_channel = g.kh * (g.x_width + g.kw * g.out_channels);
+  const size_t block = std::max<size_t>(1, l1_budget / per_channel);
+  ChannelCorrelation part = g;
+  for (size_t first = 0; first < g.channels; first += block) {
+    part.x = g.x + first * g.x_plane;
+    part.w = g.w + first * g.kh * g.kw * g.out_channels;
+    part.channels = std::min(block, g.channels - first);
+    const bool add = accumulate || first > 0;
+    size_t oy = 0;
+    for (; oy + R <= g.out_height; oy += R) correlate_channels_band<A, O, R>(part, oy, add);
+    for (; oy < g.out_height; ++oy) correlate_channels_band<A, O, 1>(part, oy, add);
   }
 }
 
@@ -119,7 +147,7 @@ void correlate_channels(const ChannelCorrelation& g, bool accumulate) {
   for (size_t first = 0, count = 0; first < g.out_channels; first += count) {
     const size_t remaining = g.out_channels - first;
     count = remaining >= widest ? widest : std::min<size_t>(4, remaining);
-    group.w = g.w + first * g.w_out;
+    group.w = g.w + first;
     group.y = g.y + first * g.y_plane;
     switch (count) {
       case 1: correlate_channels_fixed<A, 1>(group, accumulate); break;
@@ -153,7 +181,7 @@ void correlate_channels_weight_grad_fixed(const ChannelCorrelation& g, const flo
         });
       }
       for (size_t o = 0; o < O; ++o)
-        for (size_t kx = 0; kx < KW; ++kx) dw[o * g.w_out + c * g.w_channel + ky * KW + kx] += xsimd::hadd(acc[o][kx]);
+        for (size_t kx = 0; kx < KW; ++kx) dw[((o * g.channels + c) * g.kh + ky) * KW + kx] += xsimd::hadd(acc[o][kx]);
     }
 }
 
@@ -161,7 +189,7 @@ template <class A, size_t KW>
 void correlate_channels_weight_grad_width(const ChannelCorrelation& g, const float* dy, float* dw) {
   for (size_t first = 0; first < g.out_channels; first += 4) {
     const float* group_dy = dy + first * g.y_plane;
-    float* group_dw = dw + first * g.w_out;
+    float* group_dw = dw + first * g.channels * g.kh * KW;
     switch (std::min<size_t>(4, g.out_channels - first)) {
       case 1: correlate_channels_weight_grad_fixed<A, 1, KW>(g, group_dy, group_dw); break;
       case 2: correlate_channels_weight_grad_fixed<A, 2, KW>(g, group_dy, group_dw); break;

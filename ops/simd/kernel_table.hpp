@@ -17,12 +17,13 @@ enum class BinaryOp : int { add, sub, mul, div };
 
 // The operands of a multi-channel valid cross-correlation of one image: x has `channels` planes
 // of x_height x x_width floats (x_plane apart), y has `out_channels` planes of out_height x
-// out_width (y_plane apart), kernel (o, c) starts at w + o * w_out + c * w_channel, kh x kw.
+// out_width (y_plane apart); the kh x kw kernels w are tap-major, [channels, kh, kw,
+// out_channels]: a tap's weights for every output channel are adjacent.
 struct ChannelCorrelation {
   const float* x;
   size_t channels, x_width, x_plane;
   const float* w;
-  size_t w_out, w_channel, kh, kw;
+  size_t kh, kw;
   float* y;
   size_t out_channels, out_height, out_width, y_plane;
 };
@@ -126,8 +127,9 @@ struct KernelTable {
   // Its weight gradient: dw[ky, kx] += sum dy[oy, ox] x[oy + ky, ox + kx].
   void (*correlate_valid_weight_grad)(const float* x, size_t width, const float* dy, size_t out_height,
                                       size_t out_width, size_t kh, size_t kw, float* dw);
-  // The same over channels (one image): y[o] (+)= sum_c correlate_valid(x[c], w[o, c]) for
-  // every output channel, and its weight gradient dw[o, c] += ...; the latter only for kw 3 or 5.
+  // The same over channels (one image): y[o] (+)= sum_c correlate_valid(x[c], w[c, ., ., o]) for
+  // every output channel, and its weight gradient dw[o, c] += ... (dw [out_channels, channels,
+  // kh, kw], g.w unused); the latter only for kw 3 or 5.
   void (*correlate_channels)(const ChannelCorrelation& g, bool accumulate);
   void (*correlate_channels_weight_grad)(const ChannelCorrelation& g, const float* dy, float* dw);
 
