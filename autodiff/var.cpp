@@ -38,19 +38,18 @@ bool grad_enabled() { return gradients_enabled; }
 void clear_tape() { tape.clear(); }
 std::size_t tape_size() { return tape.size(); }
 
-void backward(const Var& loss) {
-  if (!loss.defined() || loss.numel() != 1) {
-    throw std::invalid_argument("backward: the loss must be a one-element tensor, got shape " +
-                                (loss.defined() ? shape_string(loss.shape()) : std::string("(undefined)")));
-  }
+namespace {
+
+// Walks the tape back from `output`, whose gradient is `seed`, then clears the tape.
+void backward_from(const Var& output, Tensor seed) {
   std::size_t end = tape.size();
-  while (end > 0 && tape[end - 1].get() != &loss.node()) --end;
+  while (end > 0 && tape[end - 1].get() != &output.node()) --end;
   if (end == 0) {
     throw std::invalid_argument(
-        "backward: the loss was not recorded on this thread's tape (computed without gradients, "
+        "backward: the output was not recorded on this thread's tape (computed without gradients, "
         "from constants only, or already back-propagated)");
   }
-  loss.node().grad = Tensor::full(loss.shape(), 1.f);
+  output.node().grad = std::move(seed);
   for (std::size_t i = end; i-- > 0;) {
     Node& node = *tape[i];
     if (node.grad.defined() && node.backward) node.backward(node.grad);
@@ -59,6 +58,27 @@ void backward(const Var& loss) {
     node.grad = Tensor();
   }
   tape.clear();
+}
+
+}  // namespace
+
+void backward(const Var& loss) {
+  if (!loss.defined() || loss.numel() != 1) {
+    throw std::invalid_argument("backward: the loss must be a one-element tensor, got shape " +
+                                (loss.defined() ? shape_string(loss.shape()) : std::string("(undefined)")));
+  }
+  backward_from(loss, Tensor::full(loss.shape(), 1.f));
+}
+
+void backward(const Var& output, const Tensor& seed) {
+  if (!output.defined() || !seed.defined() || seed.shape() != output.shape()) {
+    throw std::invalid_argument("backward: the seed must have the output's shape " +
+                                (output.defined() ? shape_string(output.shape()) : std::string("(undefined)")) + ", got " +
+                                (seed.defined() ? shape_string(seed.shape()) : std::string("(undefined)")));
+  }
+  // Backward functions may overwrite the gradient they are passed in place: the caller's seed
+  // must survive.
+  backward_from(output, seed.clone());
 }
 
 namespace detail {

@@ -60,6 +60,10 @@ class Var {
 // Throws std::invalid_argument if loss is not a scalar or was not recorded (e.g. computed
 // without gradients, or its tape was already consumed).
 void backward(const Var& loss);
+// Back-propagates `seed` as the gradient of `output` (any shape; seed's must equal it): the
+// vector-Jacobian product, PyTorch's output.backward(seed). The seed is copied, never modified.
+// backward(loss) is this with a seed of ones.
+void backward(const Var& output, const Tensor& seed);
 
 // Drops everything recorded on this thread's tape (a forward pass that will not be back-propagated).
 void clear_tape();

@@ -48,7 +48,8 @@ Tensor random_tensor(const Shape& shape, unsigned seed) {
   return t;
 }
 
-// Forward only, or forward + backward of sum(f(inputs) * r) through the tape.
+// Forward only, or forward + backward through the tape from f(inputs) seeded with a fixed random
+// cotangent r (the gradient of sum(f(inputs) * r), without timing that product and sum).
 std::function<void()> timed_pass(std::vector<Var> inputs, std::function<Var(const std::vector<Var>&)> f,
                                  bool with_backward) {
   Tensor cotangent;
@@ -64,13 +65,13 @@ std::function<void()> timed_pass(std::vector<Var> inputs, std::function<Var(cons
     }
     // As compare_torch.py (t.grad = None) and the optimizers: every pass starts without gradients.
     for (const Var& v : inputs) const_cast<Var&>(v).clear_grad();
-    ww::ad::backward(ww::ad::sum(ww::ad::mul(f(inputs), Var::constant(cotangent))));
+    ww::ad::backward(f(inputs), cotangent);
   };
 }
 
 // For ops that memory traffic limits: passes over a tensor of `tensor_bytes` that the op must make
-// at least, forward and backward. timed_pass's forward + backward adds 8 of its own: the
-// cotangent's mul (3) and sum (1), and their gradients (1 and 3).
+// at least, forward and backward. timed_pass's forward + backward adds 2 of its own: the copy of
+// the seed (backward's, which may be overwritten).
 struct Traffic {
   double tensor_bytes = 0;
   int forward_passes = 0, backward_passes = 0;
@@ -81,7 +82,7 @@ void add_pair(std::vector<Workload>& out, const std::string& name, double forwar
               const Traffic& traffic = {}) {
   for (bool backward : {false, true}) {
     // Backward of a linear op costs two forward passes (input and weight gradients).
-    const int passes = traffic.forward_passes + (backward ? 8 + traffic.backward_passes : 0);
+    const int passes = traffic.forward_passes + (backward ? 2 + traffic.backward_passes : 0);
     out.push_back({name + (backward ? "_fwdbwd" : "_fwd"), forward_flops * (backward ? 3 : 1),
                    [=] { return timed_pass(make_inputs(), f, backward); }, traffic.tensor_bytes * passes});
   }

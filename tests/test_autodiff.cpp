@@ -126,6 +126,29 @@ TEST_CASE("backward needs a recorded scalar") {
   CHECK(error_of([&] { backward(from_constant); }).find("not recorded") != std::string::npos);
 }
 
+TEST_CASE("backward from a seeded output equals backward from the sum of output times seed") {
+  const std::vector<float> x_values{0.5f, -1.f, 2.f, 0.f, -3.f, 1.5f}, seed_values{1.f, -2.f, 0.5f, 3.f, 0.25f, -1.f};
+  const Tensor seed = Tensor::from_values({2, 3}, seed_values);
+  Var seeded = parameter({2, 3}, x_values);
+  backward(add(seeded, softplus(mul(seeded, 2.f))), seed);
+  Var summed = parameter({2, 3}, x_values);
+  backward(sum(mul(add(summed, softplus(mul(summed, 2.f))), Var::constant(Tensor::from_values({2, 3}, seed_values)))));
+  for (std::size_t i = 0; i < x_values.size(); ++i) CHECK(seeded.grad().data()[i] == doctest::Approx(summed.grad().data()[i]).epsilon(1e-6));
+  // reshape's backward hands its gradient to x as x's gradient, which the next backward adds to: the
+  // seed itself, were it not copied.
+  Var reshaped = parameter({2, 3}, x_values);
+  backward(reshape(reshaped, {3, 2}), seed.reshaped({3, 2}));
+  backward(reshape(reshaped, {3, 2}), Tensor::from_values({3, 2}, seed_values));
+  for (std::size_t i = 0; i < x_values.size(); ++i) {
+    CHECK(reshaped.grad().data()[i] == 2 * seed_values[i]);
+    CHECK(seed.data()[i] == seed_values[i]);
+  }
+  Var y = softplus(seeded);
+  CHECK(error_of([&] { backward(y, Tensor::full({3, 2}, 1.f)); }).find("the seed must have the output's shape [2,3], got [3,2]") !=
+        std::string::npos);
+  clear_tape();
+}
+
 TEST_CASE("shape errors name the op, the argument, the expected and the actual shape") {
   Var a = Var::parameter(Tensor::zeros({4, 3, 5, 7}));
   struct Expectation {
