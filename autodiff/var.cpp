@@ -8,6 +8,13 @@ namespace ww::ad {
 namespace {
 thread_local std::vector<std::shared_ptr<Node>> tape;
 thread_local bool gradients_enabled = true;
+// The storage of the seed backward(output, seed) is walking back from: the caller's, which
+// backward functions read but must not adopt as a gradient (one that is then written in place or
+// added to).
+thread_local const float* borrowed_seed = nullptr;
+
+// Whether v's gradient may take g's storage instead of a copy.
+bool adoptable(const Tensor& g) { return g.data() != borrowed_seed; }
 }  // namespace
 
 Var Var::parameter(Tensor value) {
@@ -41,7 +48,7 @@ std::size_t tape_size() { return tape.size(); }
 namespace {
 
 // Walks the tape back from `output`, whose gradient is `seed`, then clears the tape.
-void backward_from(const Var& output, Tensor seed) {
+void backward_from(const Var& output, const Tensor& seed) {
   std::size_t end = tape.size();
   while (end > 0 && tape[end - 1].get() != &output.node()) --end;
   if (end == 0) {
@@ -49,7 +56,7 @@ void backward_from(const Var& output, Tensor seed) {
         "backward: the output was not recorded on this thread's tape (computed without gradients, "
         "from constants only, or already back-propagated)");
   }
-  output.node().grad = std::move(seed);
+  output.node().grad = seed;
   for (std::size_t i = end; i-- > 0;) {
     Node& node = *tape[i];
     if (node.grad.defined() && node.backward) node.backward(node.grad);
@@ -59,6 +66,15 @@ void backward_from(const Var& output, Tensor seed) {
   }
   tape.clear();
 }
+
+// Marks a caller's seed as borrowed for the length of one backward pass.
+class BorrowedSeed {
+ public:
+  explicit BorrowedSeed(const Tensor& seed) { borrowed_seed = seed.data(); }
+  ~BorrowedSeed() { borrowed_seed = nullptr; }
+  BorrowedSeed(const BorrowedSeed&) = delete;
+  BorrowedSeed& operator=(const BorrowedSeed&) = delete;
+};
 
 }  // namespace
 
@@ -76,9 +92,8 @@ void backward(const Var& output, const Tensor& seed) {
                                 (output.defined() ? shape_string(output.shape()) : std::string("(undefined)")) + ", got " +
                                 (seed.defined() ? shape_string(seed.shape()) : std::string("(undefined)")));
   }
-  // Backward functions may overwrite the gradient they are passed in place: the caller's seed
-  // must survive.
-  backward_from(output, seed.clone());
+  const BorrowedSeed borrowed(seed);
+  backward_from(output, seed);
 }
 
 namespace detail {
@@ -117,7 +132,7 @@ GradTarget grad_target_in(const Var& v, const Tensor& g) {
   if (!v.requires_grad()) return {nullptr, false};
   Node& node = v.node();
   const bool fresh = !node.grad.defined();
-  if (fresh) node.grad = g.reshaped(node.value.shape());
+  if (fresh) node.grad = adoptable(g) ? g.reshaped(node.value.shape()) : Tensor(node.value.shape());
   return {node.grad.data(), fresh};
 }
 
@@ -126,7 +141,7 @@ void add_to_grad(const Var& v, const Tensor& g) {
   if (node.grad.defined()) {
     ops::axpy(g.numel(), 1.f, g.data(), node.grad.data());
   } else {
-    node.grad = g.reshaped(node.value.shape());
+    node.grad = adoptable(g) ? g.reshaped(node.value.shape()) : g.clone().reshaped(node.value.shape());
   }
 }
 

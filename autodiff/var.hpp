@@ -61,7 +61,8 @@ class Var {
 // without gradients, or its tape was already consumed).
 void backward(const Var& loss);
 // Back-propagates `seed` as the gradient of `output` (any shape; seed's must equal it): the
-// vector-Jacobian product, PyTorch's output.backward(seed). The seed is copied, never modified.
+// vector-Jacobian product, PyTorch's output.backward(seed). The seed is read, never modified
+// (a gradient that would take over its storage gets a copy).
 // backward(loss) is this with a seed of ones.
 void backward(const Var& output, const Tensor& seed);
 

@@ -70,8 +70,7 @@ std::function<void()> timed_pass(std::vector<Var> inputs, std::function<Var(cons
 }
 
 // For ops that memory traffic limits: passes over a tensor of `tensor_bytes` that the op must make
-// at least, forward and backward. timed_pass's forward + backward adds 2 of its own: the copy of
-// the seed (backward's, which may be overwritten).
+// at least, forward and backward.
 struct Traffic {
   double tensor_bytes = 0;
   int forward_passes = 0, backward_passes = 0;
@@ -82,7 +81,7 @@ void add_pair(std::vector<Workload>& out, const std::string& name, double forwar
               const Traffic& traffic = {}) {
   for (bool backward : {false, true}) {
     // Backward of a linear op costs two forward passes (input and weight gradients).
-    const int passes = traffic.forward_passes + (backward ? 2 + traffic.backward_passes : 0);
+    const int passes = traffic.forward_passes + (backward ? traffic.backward_passes : 0);
     out.push_back({name + (backward ? "_fwdbwd" : "_fwd"), forward_flops * (backward ? 3 : 1),
                    [=] { return timed_pass(make_inputs(), f, backward); }, traffic.tensor_bytes * passes});
   }

@@ -143,6 +143,12 @@ TEST_CASE("backward from a seeded output equals backward from the sum of output 
     CHECK(reshaped.grad().data()[i] == 2 * seed_values[i]);
     CHECK(seed.data()[i] == seed_values[i]);
   }
+  // batchnorm's backward writes x's gradient over the gradient it was passed: the seed, were it
+  // not copied.
+  Var image = parameter({1, 2, 1, 3}, x_values);
+  BatchNormState state = BatchNormState::init(2);
+  backward(batchnorm2d(image, parameter({2}, {1.f, 2.f}), parameter({2}, {0.f, 1.f}), state, true), seed.reshaped({1, 2, 1, 3}));
+  for (std::size_t i = 0; i < x_values.size(); ++i) CHECK(seed.data()[i] == seed_values[i]);
   Var y = softplus(seeded);
   CHECK(error_of([&] { backward(y, Tensor::full({3, 2}, 1.f)); }).find("the seed must have the output's shape [2,3], got [3,2]") !=
         std::string::npos);

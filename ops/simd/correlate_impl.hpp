@@ -115,9 +115,11 @@ void correlate_channels_band(const ChannelCorrelation& g, size_t oy, bool accumu
 
 template <class A, size_t O>
 void correlate_channels_fixed(const ChannelCorrelation& g, bool accumulate) {
-  // Two output rows at once while their accumulators fit in 16 registers: each weight broadcast
-  // then feeds twice the FMAs, and twice the independent sums hide the FMA's latency.
-  constexpr size_t R = O <= 4 ? 2 : 1;
+  // Two output rows at once while their accumulators (two vectors of each) take at most half the
+  // registers (16 of AVX-512's 32, 8 of 16 elsewhere): each weight broadcast then feeds twice
+  // the FMAs, and twice the independent sums hide the FMA's latency.
+  constexpr size_t accumulator_registers = width<A> == 16 ? 16 : 8;
+  constexpr size_t R = 2 * O * 2 <= accumulator_registers ? 2 : 1;
   // The input channels in blocks whose kernel rows of input and weights fit in L1 together, each
   // block over every output row: the next output row then finds kh - 1 of its kh input rows in L1.
   // All channels at once swept 64 x 5 rows of 36 floats (46 KB) per output row, so every input
