@@ -13,7 +13,8 @@ thread_local bool gradients_enabled = true;
 // added to).
 thread_local const float* borrowed_seed = nullptr;
 
-// Whether v's gradient may take g's storage instead of a copy.
+// Whether v's gradient may take g's storage instead of a copy. Comparing where the data starts
+// suffices: gradients are adopted whole (add_to_grad, grad_target_in), never as a part of one.
 bool adoptable(const Tensor& g) { return g.data() != borrowed_seed; }
 }  // namespace
 
