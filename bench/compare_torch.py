@@ -30,6 +30,10 @@ try:
     import torch
     import torch.nn.functional as F
 except ImportError:
+    if os.path.realpath(sys.executable) != os.path.realpath("/usr/bin/python3") and os.path.exists("/usr/bin/python3"):
+        # Debian's python3-torch is importable only by Debian's Python (not a pyenv or conda one).
+        sys.exit(f"compare_torch: PyTorch is not importable by {sys.executable}; "
+                 "run this script with /usr/bin/python3 (Debian's python3-torch)")
     sys.exit("compare_torch: PyTorch is not installed (apt-get install python3-torch)")
 
 BLAS_LINK = "/etc/alternatives/libblas.so.3-x86_64-linux-gnu"
