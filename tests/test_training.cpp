@@ -16,6 +16,7 @@
 
 #include "io/atomic_file.hpp"
 #include "io/checkpoint.hpp"
+#include "io/nonlinear_populations.hpp"
 #include "io/npy.hpp"
 #include "io/populations.hpp"
 #include "io/recording.hpp"
@@ -334,6 +335,24 @@ TEST_CASE("the two-type linear model starts with its two kernels and each neuron
   const double typed = experiments::type_accuracy(features, p.types);
   MESSAGE("typed right at the start: " << typed);
   CHECK(typed >= 0.97);
+}
+
+// A mean over a population hides a type the model cannot predict: the GLM (linear in the
+// image) predicts simple cells and not complex ones, whose response is even in the image.
+TEST_CASE("a fit's FEV is reported per cell type: the GLM predicts V1 simple cells, not complex cells") {
+  io::NonlinearPopulationConfig config;
+  config.types = 2;  // type 0 simple, type 1 complex
+  config.units_per_type = 8;
+  config.image_size = 24;  // 576 pixels: the GLM's ridge fits them from 2048 images
+  config.train_samples = 2048;
+  config.test_samples = 256;
+  const io::Population p = io::make_nonlinear_population(config);
+  const experiments::Result glm = experiments::fit_glm_baseline(p, 1);
+  MESSAGE("GLM FEV " << glm.score << ", by type " << glm.score_by_type[0] << " " << glm.score_by_type[1]);
+  REQUIRE(glm.score_by_type.size() == 2);
+  CHECK(glm.score == doctest::Approx((glm.score_by_type[0] + glm.score_by_type[1]) / 2));  // equal type sizes
+  CHECK(glm.score_by_type[0] > 0.3);
+  CHECK(glm.score_by_type[1] < glm.score_by_type[0] - 0.2);
 }
 
 // Fig. 3's hardest point (measured with ww-repro fig3 --quick): unsmoothed, the shared kernel fits

@@ -42,6 +42,22 @@ std::string median_strength(std::vector<double> strengths) {
   return text;
 }
 
+// The result's test FEV of `prediction` [T, N]: its mean, and each type's where the population
+// has several (a mean alone hides a type the model cannot predict at all).
+void score_fev(Result& result, const ad::Tensor& prediction, const io::Population& population) {
+  const std::vector<double> fev = nn::fev_per_neuron(prediction, population.test_truth);
+  result.score = nn::finite_mean(fev);
+  std::vector<std::vector<double>> by_type;
+  for (std::size_t n = 0; n < fev.size() && population.types.numel() == fev.size(); ++n) {
+    const auto type = static_cast<std::size_t>(population.types.data()[n]);
+    if (type >= by_type.size()) by_type.resize(type + 1);
+    by_type[type].push_back(fev[n]);
+  }
+  result.score_by_type.clear();
+  if (by_type.size() < 2) return;
+  for (const std::vector<double>& type_fev : by_type) result.score_by_type.push_back(nn::finite_mean(type_fev));
+}
+
 }  // namespace
 
 io::Config linear_model_config(std::int64_t channels, float mask_l1, float feature_l1, std::uint64_t seed) {
@@ -122,7 +138,7 @@ bool try_candidate(const io::Population& population, const Candidate& candidate,
   result.validation_loss = loss;
   result.candidate = index;
   nn::Model& model = trainer.model();
-  result.score = nn::finite_mean(nn::fev_per_neuron(model.predict(population.test_images), population.test_truth));
+  score_fev(result, model.predict(population.test_images), population);
   result.chosen = candidate.description;
   result.checkpoint = std::make_shared<io::Checkpoint>(trainer.checkpoint());
   const ad::Tensor& weight = model.core().kernels().front().value();  // [K, C, k, k]
@@ -300,7 +316,7 @@ Result fit_glm_baseline(const io::Population& population, std::uint64_t seed) {
   result.model = "glm";
   result.neurons = population.train.responses.shape()[1];
   result.samples = samples;
-  result.score = nn::finite_mean(nn::fev_per_neuron(training::predict_glm(fit, test.reshaped({test.shape()[0], pixels})), population.test_truth));
+  score_fev(result, training::predict_glm(fit, test.reshaped({test.shape()[0], pixels})), population);
   result.chosen = median_strength(std::vector<double>(fit.strength.begin(), fit.strength.end()));
   result.seconds = seconds_since(start);
   return result;

@@ -19,6 +19,7 @@ struct Result {
   std::string model;       // "cnn" (factorized readout), "fixed_mask", "fully_connected", "glm", "ridge", "lasso", "ols"
   std::int64_t neurons = 0, samples = 0;
   double score = 0.0;       // mean over the neurons fitted of `metric`
+  std::vector<double> score_by_type;  // the mean over each true type's neurons (type 0, 1, ...), where a population has several
   std::string metric = "fev";  // "fev" (noise-free test responses) or "correlation_to_average" (a recording's repeats)
   double seconds = 0.0;    // fitting time, all strengths of its grid search included
   std::string chosen;      // the regularisation chosen on validation data, readable

@@ -161,6 +161,7 @@ void write_nonlinear_figures(const std::string& out, const Result& cnn, const ww
 nlohmann::json to_json(const Result& r) {
   nlohmann::json j = {{"model", r.model}, {"neurons", r.neurons}, {"samples", r.samples}, {r.metric, r.score}, {"seconds", r.seconds},
                       {"chosen", r.chosen}};
+  if (!r.score_by_type.empty()) j[r.metric + "_by_type"] = r.score_by_type;
   if (std::isfinite(r.validation_loss)) j["validation_loss"] = r.validation_loss;
   if (!r.factors_tried.empty()) {
     j["factor"] = r.factor;
@@ -260,6 +261,10 @@ class KeptResults {
   static void print(const Result& r, const char* note) {
     std::printf("  %-15s N=%-5lld D=%-6lld %s %6.3f  (%s) %.1f s", r.model.c_str(), static_cast<long long>(r.neurons),
                 static_cast<long long>(r.samples), r.metric == "fev" ? "FEV" : r.metric.c_str(), r.score, r.chosen.c_str(), r.seconds);
+    if (!r.score_by_type.empty()) {
+      std::printf("; by type");
+      for (const double score : r.score_by_type) std::printf(" %.3f", score);
+    }
     if (r.type_accuracy >= 0) std::printf("; %.1f%% of cells typed right by their largest feature weight", 100 * r.type_accuracy);
     if (r.type_ari >= -1) std::printf("; k-means of the barcodes: ARI %.3f", r.type_ari);
     if (r.kernel_similarity >= 0) std::printf("; kernels vs the types' averages: correlation %.3f", r.kernel_similarity);
@@ -310,6 +315,8 @@ class KeptResults {
         r.samples = j.at("samples").get<std::int64_t>();
         r.metric = j.contains("fev") ? "fev" : "correlation_to_average";
         r.score = j.at(r.metric).get<double>();
+        for (const nlohmann::json& type_score : j.value(r.metric + "_by_type", nlohmann::json::array()))  // JSON writes NaN as null
+          r.score_by_type.push_back(type_score.is_number() ? type_score.get<double>() : std::nan(""));
         r.seconds = j.at("seconds").get<double>();
         r.chosen = j.at("chosen").get<std::string>();
         r.validation_loss = j.value("validation_loss", r.validation_loss);
