@@ -217,6 +217,32 @@ std::array<unsigned char, 3> palette(std::size_t i) {
   return colours[i % (sizeof colours / sizeof colours[0])];
 }
 
+void write_barcodes_png(const std::string& path, const ad::Tensor& weights, const ad::Tensor& types, const std::string& title) {
+  if (weights.rank() != 2 || types.rank() != 1 || types.shape()[0] != weights.shape()[1])
+    throw FormatError(path + ": barcodes need weights [K, N] and types [N], got " + ad::shape_string(weights.shape()) + " and " +
+                      ad::shape_string(types.shape()));
+  const auto K = static_cast<int>(weights.shape()[0]), N = static_cast<int>(weights.shape()[1]);
+  std::vector<int> order(static_cast<std::size_t>(N));
+  for (int n = 0; n < N; ++n) order[static_cast<std::size_t>(n)] = n;
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return types.data()[a] < types.data()[b]; });
+  const int column = std::max(1, 1000 / std::max(N, 1)), band = std::max(6, 200 / std::max(K, 1));
+  const int left = 10, strip_top = 40, strip = 12, bands_top = strip_top + strip + 4;
+  Canvas canvas(std::max(left * 2 + N * column, left * 2 + Canvas::text_width(title)), bands_top + K * band + 10);
+  canvas.text(left, 12, title);
+  for (int i = 0; i < N; ++i) {
+    const int n = order[static_cast<std::size_t>(i)], x0 = left + i * column;
+    canvas.box(x0, strip_top, x0 + column - 1, strip_top + strip - 1, palette(static_cast<std::size_t>(types.data()[n])));
+    float largest = 0.f;
+    for (int k = 0; k < K; ++k) largest = std::max(largest, std::fabs(weights.data()[k * N + n]));
+    for (int k = 0; k < K; ++k) {
+      const float share = largest > 0.f ? std::fabs(weights.data()[k * N + n]) / largest : 0.f;
+      const auto level = static_cast<unsigned char>(std::lround(255.f * share));
+      canvas.box(x0, bands_top + k * band, x0 + column - 1, bands_top + (k + 1) * band - 2, Colour{level, level, level});
+    }
+  }
+  canvas.write(path);
+}
+
 void write_line_plot_png(const std::string& path, const std::vector<Series>& series, const PlotAxes& axes) {
   const Frame frame = frame_for(series, axes, 0, 0);
   Canvas canvas(Frame::width, Frame::height);

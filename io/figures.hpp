@@ -31,6 +31,11 @@ void write_line_plot_png(const std::string& path, const std::vector<Series>& ser
 // Points only (x range taken from the data when x_min == x_max).
 void write_scatter_png(const std::string& path, const std::vector<Series>& series, const PlotAxes& axes, double x_min, double x_max);
 
+// Cell-type barcodes: each neuron's |feature weights| (weights [K, N]) as a column of K grey bands
+// (white = the neuron's largest), neurons grouped by their true type (types [N], 0..T-1) with
+// a strip in the type's palette colour above them.
+void write_barcodes_png(const std::string& path, const ad::Tensor& weights, const ad::Tensor& types, const std::string& title);
+
 // A distinct colour for series i.
 std::array<unsigned char, 3> palette(std::size_t i);
 

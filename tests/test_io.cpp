@@ -1,5 +1,6 @@
 // .npy/.npz, checkpoints and configuration files: round trips and every malformed variant.
 #include <doctest/doctest.h>
+#include <stb/stb_image.h>
 
 #include <cmath>
 #include <cstring>
@@ -324,6 +325,33 @@ TEST_CASE("line and scatter plots are PNG files of the documented size; a log ax
   Series zero{"bad", {0, 1}, {0, 1}};
   CHECK_THROWS_AS(write_line_plot_png(dir + "/bad.png", {zero}, {"", "", "", true, 0.0, 1.0}), std::invalid_argument);
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("barcodes: a column per neuron grouped by true type under its type's colour, each band its share of the largest weight") {
+  const std::string path = testing::temporary_folder("barcodes") + "/barcodes.png";
+  const ad::Tensor weights = ad::Tensor::from_values({2, 4}, {1, 0, 0.5f, 0, 0, 2, 1, -3});  // [K, N]
+  const ad::Tensor types = ad::Tensor::from_values({4}, {1, 0, 1, 0});
+  write_barcodes_png(path, weights, types, "barcodes");
+  int width = 0, height = 0, channels = 0;
+  unsigned char* rgb = stbi_load(path.c_str(), &width, &height, &channels, 3);
+  REQUIRE(rgb != nullptr);
+  // 250-pixel columns from x = 10 in the order 1, 3 (type 0), 0, 2 (type 1); the type strip at
+  // y 40-51, channel 0's band at y 56-155, channel 1's at 156-255.
+  const auto pixel = [&](int column, int y) {
+    const unsigned char* p = rgb + (static_cast<std::size_t>(y) * width + 10 + column * 250 + 125) * 3;
+    return std::array<unsigned char, 3>{p[0], p[1], p[2]};
+  };
+  const std::array<std::size_t, 4> type_of_column{0, 0, 1, 1};
+  const std::array<int, 4> channel0{0, 0, 255, 128}, channel1{255, 255, 0, 255};
+  for (int column = 0; column < 4; ++column) {
+    CAPTURE(column);
+    CHECK(pixel(column, 45) == palette(type_of_column[column]));
+    CHECK(pixel(column, 100)[0] == channel0[column]);
+    CHECK(pixel(column, 200)[0] == channel1[column]);
+  }
+  stbi_image_free(rgb);
+  CHECK_THROWS_AS(write_barcodes_png(path, weights, ad::Tensor::from_values({3}, {0, 1, 0}), "bad"), FormatError);
+  std::filesystem::remove_all(std::filesystem::path(path).parent_path());
 }
 
 }  // namespace ww::io

@@ -132,7 +132,7 @@ std::string readout_model_name(ww::nn::ReadoutKind kind) {
 }
 
 // The factorized CNN's first-layer kernels, one example neuron's location mask per type, and
-// every neuron's |feature weights| (a column per neuron, sorted by true type; a band per channel).
+// every neuron's feature-weight barcode, grouped and coloured by true type.
 void write_nonlinear_figures(const std::string& out, const Result& cnn, const ww::io::Population& p, std::vector<std::string>& written) {
   const std::string kernels = out + "/kernels.png";
   ww::io::write_tile_grid_png(kernels, cnn.kernels, 8, 8);
@@ -147,14 +147,9 @@ void write_nonlinear_figures(const std::string& out, const Result& cnn, const ww
   const std::string mask_file = out + "/masks.png";
   ww::io::write_tile_grid_png(mask_file, masks, static_cast<int>(types), 4);
   written.push_back(mask_file);
-  constexpr std::int64_t band = 12;
-  ww::ad::Tensor weights({1, types * band, neurons});
-  for (std::int64_t k = 0; k < types; ++k)
-    for (std::int64_t row = 0; row < band; ++row)
-      for (std::int64_t n = 0; n < neurons; ++n)
-        weights.data()[(k * band + row) * neurons + n] = std::fabs(cnn.features.data()[k * neurons + n]);
   const std::string weight_file = out + "/feature_weights.png";
-  ww::io::write_tile_grid_png(weight_file, weights, 1, 1);
+  ww::io::write_barcodes_png(weight_file, cnn.features, p.types,
+                             "|feature weights| per neuron (white: its largest), grouped by true type (colour)");
   written.push_back(weight_file);
 }
 
