@@ -212,8 +212,11 @@ Frame frame_for(const std::vector<Series>& series, const PlotAxes& axes, double 
 }  // namespace
 
 std::array<unsigned char, 3> palette(std::size_t i) {
-  static constexpr Colour colours[] = {{31, 119, 180}, {255, 127, 14}, {44, 160, 44}, {214, 39, 40},
-                                       {148, 103, 189}, {140, 86, 75}, {227, 119, 194}, {127, 127, 127}};
+  // Eight strong colours, then their light variants: Fig. 5e's 16 cell types each get their own.
+  static constexpr Colour colours[] = {{31, 119, 180},  {255, 127, 14},  {44, 160, 44},   {214, 39, 40},
+                                       {148, 103, 189}, {140, 86, 75},   {227, 119, 194}, {127, 127, 127},
+                                       {174, 199, 232}, {255, 187, 120}, {152, 223, 138}, {255, 152, 150},
+                                       {197, 176, 213}, {196, 156, 148}, {247, 182, 210}, {199, 199, 199}};
   return colours[i % (sizeof colours / sizeof colours[0])];
 }
 

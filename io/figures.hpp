@@ -36,7 +36,7 @@ void write_scatter_png(const std::string& path, const std::vector<Series>& serie
 // a strip in the type's palette colour above them.
 void write_barcodes_png(const std::string& path, const ad::Tensor& weights, const ad::Tensor& types, const std::string& title);
 
-// A distinct colour for series i.
+// A distinct colour for series i (16 of them, then repeated).
 std::array<unsigned char, 3> palette(std::size_t i);
 
 }  // namespace ww::io
