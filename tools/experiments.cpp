@@ -47,13 +47,14 @@ std::string median_strength(std::vector<double> strengths) {
 void score_fev(Result& result, const ad::Tensor& prediction, const io::Population& population) {
   const std::vector<double> fev = nn::fev_per_neuron(prediction, population.test_truth);
   result.score = nn::finite_mean(fev);
+  result.score_by_type.clear();
+  if (population.types.numel() != fev.size()) return;
   std::vector<std::vector<double>> by_type;
-  for (std::size_t n = 0; n < fev.size() && population.types.numel() == fev.size(); ++n) {
+  for (std::size_t n = 0; n < fev.size(); ++n) {
     const auto type = static_cast<std::size_t>(population.types.data()[n]);
     if (type >= by_type.size()) by_type.resize(type + 1);
     by_type[type].push_back(fev[n]);
   }
-  result.score_by_type.clear();
   if (by_type.size() < 2) return;
   for (const std::vector<double>& type_fev : by_type) result.score_by_type.push_back(nn::finite_mean(type_fev));
 }
