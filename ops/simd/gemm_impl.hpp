@@ -266,11 +266,12 @@ void gemm_abt(size_t M, size_t N, size_t K, const float* a, size_t lda, const fl
 }
 
 // C[rows x cols] += A[rows, K] B[K, cols] with cols <= nv vectors: A's rows (row r at a + a_rows[r])
-// are k-contiguous and broadcast one float at a time, B's rows are loaded as they are: no packing,
-// no horizontal sums. Rows past `rows` repeat the last valid one (read, never stored).
-template <class A, size_t mr, size_t nv>
-void narrow_tile(size_t K, const float* a, const size_t* a_rows, const float* b, size_t ldb, float* c, size_t ldc, size_t rows,
-                 size_t cols) {
+// are broadcast one float at a time, element k at k_offsets[k] (k itself when Gathered is
+// false), B's rows are loaded as they are: no packing, no horizontal sums. Rows past `rows`
+// repeat the last valid one (read, never stored).
+template <class A, size_t mr, size_t nv, bool Gathered>
+void narrow_tile(size_t K, const float* a, const size_t* a_rows, const size_t* k_offsets, const float* b, size_t ldb, float* c,
+                 size_t ldc, size_t rows, size_t cols) {
   using B = Batch<A>;
   constexpr size_t w = width<A>;
   const float* a_row[mr];
@@ -284,9 +285,10 @@ void narrow_tile(size_t K, const float* a, const size_t* a_rows, const float* b,
 #pragma GCC unroll 4
     for (size_t v = 0; v + 1 < nv; ++v) bv[v] = B::load_unaligned(b_k + v * w);
     bv[nv - 1] = load<A>(b_k + (nv - 1) * w, last);
+    const size_t at = Gathered ? k_offsets[k] : k;
 #pragma GCC unroll 12
     for (size_t r = 0; r < mr; ++r) {
-      const B av(a_row[r][k]);
+      const B av(a_row[r][at]);
 #pragma GCC unroll 4
       for (size_t v = 0; v < nv; ++v) acc[r][v] = xsimd::fma(av, bv[v], acc[r][v]);
     }
@@ -300,22 +302,29 @@ void narrow_tile(size_t K, const float* a, const size_t* a_rows, const float* b,
 }
 
 template <class A, size_t nv>
-void narrow_columns(size_t M, size_t K, const float* a, const size_t* a_rows, const float* b, size_t ldb, float* c, size_t ldc,
-                    size_t cols) {
+void narrow_columns(size_t M, size_t K, const float* a, const size_t* a_rows, const size_t* k_offsets, const float* b, size_t ldb,
+                    float* c, size_t ldc, size_t cols) {
   // Tiles of about 24 accumulators (the register file holds 32 on AVX-512, 16 elsewhere).
   constexpr size_t most_rows = width<A> == 16 ? 12 : 6;
   constexpr size_t mr = (width<A> == 16 ? 24 : 12) / nv < most_rows ? (width<A> == 16 ? 24 : 12) / nv : most_rows;
-  for (size_t i = 0; i < M; i += mr)
-    narrow_tile<A, mr, nv>(K, a, a_rows + i, b, ldb, c + i * ldc, ldc, M - i < mr ? M - i : mr, cols);
+  for (size_t i = 0; i < M; i += mr) {
+    const size_t rows = M - i < mr ? M - i : mr;
+    if (k_offsets != nullptr) {
+      narrow_tile<A, mr, nv, true>(K, a, a_rows + i, k_offsets, b, ldb, c + i * ldc, ldc, rows, cols);
+    } else {
+      narrow_tile<A, mr, nv, false>(K, a, a_rows + i, nullptr, b, ldb, c + i * ldc, ldc, rows, cols);
+    }
+  }
 }
 
-// C[M,N] += A[M,K] B[K,N], B row-major, A's row r at a + a_rows[r], for narrow N (a convolution's
-// output channels as columns: its weight gradient as columns^T x dy^T, the columns' rows where
-// they lie in the image or in a column matrix). Columns in blocks of up to 4 vectors; K in blocks
-// whose rows of B (about 24 KB) stay in L1 while every row tile of A passes over them.
+// C[M,N] += A[M,K] B[K,N], B row-major, A's row r at a + a_rows[r] and its element k at
+// k_offsets[k] from there (or k, when k_offsets is null), for narrow N (a convolution's output
+// channels as columns: its weight gradient as columns^T x dy^T, and a direct convolution with
+// pixels as rows and taps as k). Columns in blocks of up to 4 vectors; K in blocks whose rows of
+// B (about 24 KB) stay in L1 while every row tile of A passes over them.
 template <class A>
-void gemm_narrow(size_t M, size_t N, size_t K, const float* a, const size_t* a_rows, const float* b, size_t ldb, float* c,
-                 size_t ldc) {
+void gemm_narrow(size_t M, size_t N, size_t K, const float* a, const size_t* a_rows, const size_t* k_offsets, const float* b,
+                 size_t ldb, float* c, size_t ldc) {
   constexpr size_t w = width<A>, most_vectors = w == 16 ? 4 : 2;
   for (size_t j = 0; j < N; j += most_vectors * w) {
     const size_t cols = N - j < most_vectors * w ? N - j : most_vectors * w;
@@ -323,17 +332,19 @@ void gemm_narrow(size_t M, size_t N, size_t K, const float* a, const size_t* a_r
     const size_t k_step = 6144 / cols > 16 ? 6144 / cols : 16;  // 6,144 floats of B: 24 KB
     for (size_t p = 0; p < K; p += k_step) {
       const size_t kc = K - p < k_step ? K - p : k_step;
-      const float* a_block = a + p;
+      // A gathered block keeps a and moves the offsets; a contiguous one moves a.
+      const float* a_block = k_offsets != nullptr ? a : a + p;
+      const size_t* offsets = k_offsets != nullptr ? k_offsets + p : nullptr;
       const float* b_block = b + p * ldb + j;
       if (vectors == 1) {
-        narrow_columns<A, 1>(M, kc, a_block, a_rows, b_block, ldb, c + j, ldc, cols);
+        narrow_columns<A, 1>(M, kc, a_block, a_rows, offsets, b_block, ldb, c + j, ldc, cols);
       } else if (vectors == 2) {
-        narrow_columns<A, 2>(M, kc, a_block, a_rows, b_block, ldb, c + j, ldc, cols);
+        narrow_columns<A, 2>(M, kc, a_block, a_rows, offsets, b_block, ldb, c + j, ldc, cols);
       } else if constexpr (most_vectors == 4) {
         if (vectors == 3) {
-          narrow_columns<A, 3>(M, kc, a_block, a_rows, b_block, ldb, c + j, ldc, cols);
+          narrow_columns<A, 3>(M, kc, a_block, a_rows, offsets, b_block, ldb, c + j, ldc, cols);
         } else {
-          narrow_columns<A, 4>(M, kc, a_block, a_rows, b_block, ldb, c + j, ldc, cols);
+          narrow_columns<A, 4>(M, kc, a_block, a_rows, offsets, b_block, ldb, c + j, ldc, cols);
         }
       }
     }

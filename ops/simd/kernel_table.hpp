@@ -69,6 +69,9 @@ struct KernelTable {
   // or += alpha * x[...] (axpy_rows). A convolution's column-matrix row and its image rows.
   void (*copy_rows)(size_t rows, size_t len, const float* x, size_t x_stride, float* y, size_t y_stride);
   void (*axpy_rows)(size_t rows, size_t len, float alpha, const float* x, size_t x_stride, float* y, size_t y_stride);
+  // y[i] = x[i], i < n, with non-temporal stores on y's whole 64-byte lines (ends copied plainly):
+  // a large result written once, not read back soon.
+  void (*stream_copy)(size_t n, const float* x, float* y);
   // y[i] += sum over t < taps of x[t * x_stride + i - t] (the terms with i - t outside [0, len)
   // are 0), i < len + taps - 1: a kernel row's taps of a column gradient folded back into one
   // image row at once, y loaded and stored once rather than once a tap (conv_nl2's col2im, one
@@ -113,11 +116,12 @@ struct KernelTable {
   // dst[j * dst_stride + i] = src[i * src_stride + j] for i < rows, j < cols (e.g. [channels,
   // pixels] to channels last).
   void (*transpose)(size_t rows, size_t cols, const float* src, size_t src_stride, float* dst, size_t dst_stride);
-  // C[M,N] += A[M,K] B[K,N], B row-major, row r of A at A + a_rows[r], without packing, for narrow
-  // N (up to a few dozen): a vector of B's row times a broadcast of A's, every accumulator a
-  // vector of C.
-  void (*gemm_narrow)(size_t M, size_t N, size_t K, const float* A, const size_t* a_rows, const float* B, size_t ldb, float* C,
-                      size_t ldc);
+  // C[M,N] += A[M,K] B[K,N], B row-major, row r of A at A + a_rows[r] with its element k at
+  // k_offsets[k] from there (k_offsets null: at k), without packing, for narrow N (up to a few
+  // dozen): a vector of B's row times a broadcast of A's, every accumulator a vector of C. With
+  // gathered k, A can be an image read where it lies: pixels as rows, a kernel's taps as k.
+  void (*gemm_narrow)(size_t M, size_t N, size_t K, const float* A, const size_t* a_rows, const size_t* k_offsets, const float* B,
+                      size_t ldb, float* C, size_t ldc);
 
   // Valid cross-correlation of one image x (rows of `width` floats) with one kh x kw kernel:
   // y[oy, ox] (+)= sum w[ky, kx] x[oy + ky, ox + kx] for out_height x out_width outputs;
