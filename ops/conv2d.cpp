@@ -20,7 +20,6 @@ std::size_t pixels(const Conv2dShape& s) { return s.out_height * s.out_width; }
 // read its rows in place (gemm_serial's b_padded), and to an odd number of lines, so the rows of a
 // block fall in different L1 sets (1,024 pixels would put every row in the same one).
 std::size_t odd_lines(std::size_t floats) { return ((floats + 15) / 16 | 1) * 16; }
-std::size_t column_stride(const Conv2dShape& s) { return odd_lines(pixels(s)); }
 
 bool unpadded(const Conv2dShape& s) { return s.pad_top == 0 && s.pad_left == 0 && s.out_height + s.kernel_h - 1 == s.height && s.out_width + s.kernel_w - 1 == s.width; }
 
@@ -106,17 +105,6 @@ void col2im_add(const float* cols, std::size_t stride, std::size_t oy_begin, std
 // column matrix is 4 MB an image.
 std::size_t band_rows(const Conv2dShape& s) {
   return std::clamp<std::size_t>(512 * 1024 / sizeof(float) / (column_rows(s) * s.out_width), 1, s.out_height);
-}
-
-// The whole column matrix of one image (the weight gradient's), rows columns_row_stride apart: the
-// image itself for 1x1 kernels.
-std::size_t columns_row_stride(const Conv2dShape& s) { return direct_columns(s) ? pixels(s) : column_stride(s); }
-
-const float* columns_of(const float* image, const Conv2dShape& s) {
-  if (direct_columns(s)) return image;
-  float* cols = scratch(ScratchSlot::columns, column_rows(s) * column_stride(s));
-  im2col(image, cols, column_stride(s), 0, s.out_height, s);
-  return cols;
 }
 
 // One input channel and few output channels: a GEMM would have a handful of rows, so its
@@ -373,16 +361,11 @@ void weight_gradient(const float* x, const float* dy, float* dw, const Conv2dSha
   const std::size_t chunks = chunk_count(s.batch, grain);
   // The calling thread's scratch: the tasks below use other slots.
   float* partials = scratch(ScratchSlot::partials, chunks * weight_size);
-  // Where each row of the column matrix starts: in the image itself with wide rows.
   const bool by_gemm = !direct_single_channel(s) && !direct_weight_gradient(s);
-  const bool wide = by_gemm && wide_enough(s);
-  std::vector<std::size_t> row_offsets;
-  if (wide) {
-    row_offsets = wide_row_offsets(s);
-  } else if (by_gemm) {
-    row_offsets.resize(R);
-    for (std::size_t r = 0; r < R; ++r) row_offsets[r] = r * columns_row_stride(s);
-  }
+  // The column matrix read where it lies in the plane: row r (tap) from taps[r], column p (pixel)
+  // at pixel_offsets[p] from there.
+  const std::vector<std::size_t> taps = by_gemm ? wide_row_offsets(s) : std::vector<std::size_t>{};
+  const std::vector<std::size_t> pixel_at = by_gemm ? pixel_offsets(s) : std::vector<std::size_t>{};
   parallel_for(s.batch, grain, [&](std::size_t chunk, std::size_t begin, std::size_t end) {
     float* partial = partials + chunk * weight_size;
     if (direct_single_channel(s)) {
@@ -415,25 +398,15 @@ void weight_gradient(const float* x, const float* dy, float* dw, const Conv2dSha
     }
     // dw^T[R, O] += cols[R, P] dy^T[P, O]: vectors along the output channels, so the sum over
     // pixels needs no horizontal reductions (dot products of 289 pixels spent a third of their
-    // time reducing).
+    // time reducing); the columns gathered from the plane, so nothing is copied out and no
+    // product is spent on a pixel that does not exist (wide rows: 11% more products).
     const auto& k = simd::kernels();
     std::memset(partial, 0, weight_size * sizeof(float));
-    const std::size_t products = wide ? wide_pixels(s) : P;
-    float* dy_t = scratch(ScratchSlot::channels_last, products * s.out_channels);
-    if (wide) std::memset(dy_t, 0, products * s.out_channels * sizeof(float));  // the pixels that do not exist
+    float* dy_t = scratch(ScratchSlot::channels_last, P * s.out_channels);
     for (std::size_t b = begin; b < end; ++b) {
-      const float* dy_b = dy + b * s.out_channels * P;
-      if (wide) {
-        for (std::size_t oy = 0; oy < s.out_height; ++oy)
-          k.transpose(s.out_channels, s.out_width, dy_b + oy * s.out_width, P, dy_t + oy * plane_width(s) * s.out_channels, s.out_channels);
-        // An unpadded image is its own plane (gemm_narrow reads no further than asked).
-        const float* plane = unpadded(s) ? x + b * image_size : plane_of(x + b * image_size, s);
-        k.gemm_narrow(R, s.out_channels, products, plane, row_offsets.data(), nullptr, dy_t, s.out_channels, partial, s.out_channels);
-        continue;
-      }
-      k.transpose(s.out_channels, P, dy_b, P, dy_t, s.out_channels);
-      k.gemm_narrow(R, s.out_channels, P, columns_of(x + b * image_size, s), row_offsets.data(), nullptr, dy_t, s.out_channels, partial,
-                    s.out_channels);
+      k.transpose(s.out_channels, P, dy + b * s.out_channels * P, P, dy_t, s.out_channels);
+      const float* plane = unpadded(s) ? x + b * image_size : plane_of(x + b * image_size, s);
+      k.gemm_narrow(R, s.out_channels, P, plane, taps.data(), pixel_at.data(), dy_t, s.out_channels, partial, s.out_channels);
     }
   });
   const auto& k = simd::kernels();
@@ -448,9 +421,12 @@ void weight_gradient(const float* x, const float* dy, float* dw, const Conv2dSha
   }
 }
 
-// dx += the input gradient (dx = it, with overwrite). With no more output than input channels it is
-// computed as a convolution of dy with the flipped, transposed kernel (a small GEMM per image);
-// otherwise as W^T dy folded back by col2im. Either way images are independent tasks. Where pieces
+// dx += the input gradient (dx = it, with overwrite). With no more output than input channels, or
+// when that convolution suits the direct kernel for many outputs, it is computed as a convolution
+// of dy with the flipped, transposed kernel (2 threads, conv_nl2's 32 <- 64 channels: direct 33.9
+// ms against col2im's 33.4, though it multiplies a quarter more zeros of the padding; conv_v1_2's
+// 48 <- 48: 14.8 -> 13.9, conv_nl3's 64 <- 4: 4.6 -> 4.2); otherwise as W^T dy folded back by
+// col2im. Either way images are independent tasks. Where pieces
 // overlap and are added up, an overwritten image is zeroed just before, when it is about to be in
 // cache anyway.
 void input_gradient(const float* w, const float* dy, float* dx, bool overwrite, const Conv2dShape& s) {
@@ -475,8 +451,10 @@ void input_gradient(const float* w, const float* dy, float* dx, bool overwrite, 
     });
     return;
   }
-  if (s.out_channels <= s.in_channels && !direct_columns(s)) {
-    const std::size_t kh = s.kernel_h, kw = s.kernel_w;
+  const std::size_t kh = s.kernel_h, kw = s.kernel_w;
+  const Conv2dShape t{s.batch, s.out_channels, s.out_height, s.out_width, s.in_channels, kh, kw,
+                      kh - 1 - s.pad_top, kw - 1 - s.pad_left, s.height, s.width};
+  if ((s.out_channels <= s.in_channels || direct_many_outputs(t)) && !direct_columns(s)) {
     // flipped[ci, co, ky, kx] = w[co, ci, kh-1-ky, kw-1-kx]
     float* flipped = scratch(ScratchSlot::partials, s.in_channels * s.out_channels * kh * kw);
     for (std::size_t co = 0; co < s.out_channels; ++co)
@@ -485,8 +463,13 @@ void input_gradient(const float* w, const float* dy, float* dx, bool overwrite, 
           for (std::size_t kx = 0; kx < kw; ++kx)
             flipped[((ci * s.out_channels + co) * kh + kh - 1 - ky) * kw + kw - 1 - kx] =
                 w[((co * s.in_channels + ci) * kh + ky) * kw + kx];
-    const Conv2dShape t{s.batch, s.out_channels, s.out_height, s.out_width, s.in_channels, kh, kw,
-                        kh - 1 - s.pad_top, kw - 1 - s.pad_left, s.height, s.width};
+    if (direct_many_outputs(t)) {
+      const DirectConvolution transposed = direct_convolution(flipped, t);
+      parallel_for(s.batch, 1, [&](std::size_t, std::size_t b, std::size_t) {
+        convolve_directly(transposed, dy + b * s.out_channels * P, beta, dx + b * image_size, t);
+      });
+      return;
+    }
     const GemmConvolution transposed = gemm_convolution(flipped, t);
     parallel_for(s.batch, 1, [&](std::size_t, std::size_t b, std::size_t) {
       convolve_by_gemm(transposed, dy + b * s.out_channels * P, beta, dx + b * image_size, t);
