@@ -4,6 +4,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ops/matmul.hpp"
@@ -217,37 +218,69 @@ std::vector<std::size_t> pixel_offsets(const Conv2dShape& s) {
   return offsets;
 }
 
+// A direct convolution's operands with its taps ordered (ky, c, kx), so that the taps of the
+// kernel rows [ky_begin, ky_end) are one stretch of them.
 struct DirectConvolution {
-  std::vector<float> weights;  // tap-major, [column_rows, out_channels]
-  std::vector<std::size_t> pixels, taps;  // pixel_offsets and wide_row_offsets in the plane
+  std::vector<float> weights;  // [taps, out_channels]
+  std::vector<std::size_t> pixels, taps;  // pixel_offsets, and where each tap reads in the plane
 };
 
-DirectConvolution direct_convolution(const float* w, const Conv2dShape& s) { return {tap_major_weights(w, s), pixel_offsets(s), wide_row_offsets(s)}; }
+DirectConvolution direct_convolution(const float* w, const Conv2dShape& s) {
+  const std::size_t O = s.out_channels, R = column_rows(s);
+  DirectConvolution conv{std::vector<float>(R * O), pixel_offsets(s), {}};
+  conv.taps.reserve(R);
+  for (std::size_t ky = 0; ky < s.kernel_h; ++ky)
+    for (std::size_t c = 0; c < s.in_channels; ++c)
+      for (std::size_t kx = 0; kx < s.kernel_w; ++kx) {
+        const std::size_t r = (c * s.kernel_h + ky) * s.kernel_w + kx;  // w's order
+        for (std::size_t o = 0; o < O; ++o) conv.weights[conv.taps.size() * O + o] = w[o * R + r];
+        conv.taps.push_back((c * plane_height(s) + ky) * plane_width(s) + kx);
+      }
+  return conv;
+}
+
+// The kernel rows [first, second) that read inside the image from output row oy (the others read
+// only padding).
+std::pair<std::size_t, std::size_t> kernel_rows_inside(const Conv2dShape& s, std::size_t oy) {
+  const std::size_t first = s.pad_top > oy ? s.pad_top - oy : 0;
+  const std::size_t end = s.height + s.pad_top > oy ? std::min(s.kernel_h, s.height + s.pad_top - oy) : 0;
+  return {first, std::max(first, end)};
+}
 
 // Output pixels per tile: a multiple of 16 (whole register transposes) and of every row tile of
 // gemm_narrow (6, 8 and 12 pixels for 4, 3 and 2 vectors of output channels); 48 x 64 channels is
 // 12 KB, beside gemm_narrow's 24 KB block of weights in L1.
 constexpr std::size_t tile_pixels = 48;
 
-// y = conv(image, w) + beta y (beta 0 or 1) for one image, directly. The image's output is
-// gathered in L2 and then streamed into y: written tile by tile into y itself, every store of a
-// 48-pixel stretch of a channel's row read its lines into the cache first (conv_v1_2, 2 threads:
-// 12.9 -> 10.9 ms).
+// y = conv(image, w) + beta y (beta 0 or 1) for one image, directly. Tiles take pixels from
+// bands of output rows whose kernel rows reading inside the image are the same, and multiply
+// only those (an input gradient's transposed convolution is padded by kernel - 1: conv_nl2's
+// multiplied a fifth more zeros than products that count). The image's output is gathered in L2
+// and then streamed into y: written tile by tile into y itself, every store of a 48-pixel stretch
+// of a channel's row read its lines into the cache first (conv_v1_2, 2 threads: 12.9 -> 10.9 ms).
 void convolve_directly(const DirectConvolution& conv, const float* image, float beta, float* y, const Conv2dShape& s) {
   const auto& k = simd::kernels();
-  const std::size_t O = s.out_channels, P = pixels(s);
+  const std::size_t O = s.out_channels, P = pixels(s), taps_per_row = s.in_channels * s.kernel_w;
   const float* plane = unpadded(s) ? image : plane_of(image, s);
   float* tile = scratch(ScratchSlot::channels_last, tile_pixels * O);
   float* output = scratch(ScratchSlot::wide_output, O * P);
-  for (std::size_t first = 0; first < P; first += tile_pixels) {
-    const std::size_t count = std::min(tile_pixels, P - first);
-    if (beta == 0.f) {
-      std::memset(tile, 0, count * O * sizeof(float));
-    } else {
-      k.transpose(O, count, y + first, P, tile, O);
+  for (std::size_t band = 0; band < s.out_height;) {
+    const auto kernel_rows = kernel_rows_inside(s, band);
+    std::size_t band_end = band + 1;
+    while (band_end < s.out_height && kernel_rows_inside(s, band_end) == kernel_rows) ++band_end;
+    const std::size_t first_tap = kernel_rows.first * taps_per_row, taps = (kernel_rows.second - kernel_rows.first) * taps_per_row;
+    for (std::size_t first = band * s.out_width; first < band_end * s.out_width; first += tile_pixels) {
+      const std::size_t count = std::min(tile_pixels, band_end * s.out_width - first);
+      if (beta == 0.f) {
+        std::memset(tile, 0, count * O * sizeof(float));
+      } else {
+        k.transpose(O, count, y + first, P, tile, O);
+      }
+      k.gemm_narrow(count, O, taps, plane, conv.pixels.data() + first, conv.taps.data() + first_tap, conv.weights.data() + first_tap * O,
+                    O, tile, O);
+      k.transpose(count, O, tile, O, output + first, P);
     }
-    k.gemm_narrow(count, O, column_rows(s), plane, conv.pixels.data() + first, conv.taps.data(), conv.weights.data(), O, tile, O);
-    k.transpose(count, O, tile, O, output + first, P);
+    band = band_end;
   }
   k.stream_copy(O * P, output, y);
 }

@@ -214,7 +214,11 @@ std::vector<OpCase> build() {
                              // Many outputs, several inputs: direct, channels last (the cases above with
                              // 40, 70 and 100 outputs too); 33 channels, one lane past two vectors, and
                              // images of 495 outputs, so the second and third start mid-line in y.
-                             ConvInfo{{3, 2, 5, 7}, {33, 2, 3, 3}, false}}) {
+                             ConvInfo{{3, 2, 5, 7}, {33, 2, 3, 3}, false},
+                             // Many inputs: the input gradient's transposed convolution is direct, its
+                             // top and bottom output rows multiplying only the kernel rows inside dy
+                             // (valid: padded by 2; an even kernel, same: 1 above, 2 below).
+                             ConvInfo{{2, 32, 4, 5}, {2, 32, 3, 3}, false}, ConvInfo{{1, 33, 4, 4}, {3, 33, 4, 2}, true}}) {
     const Shape sx = cv.x, sw = cv.w;
     const bool same = cv.same;
     cases.push_back({"conv2d/" + ad::shape_string(sx) + "_w" + ad::shape_string(sw) + (same ? "_same" : "_valid"), "conv2d",
