@@ -3,9 +3,11 @@
 // x: [batch, in_channels, height, width]; w: [out_channels, in_channels, kernel_h, kernel_w];
 // y: [batch, out_channels, out_height, out_width]. `valid` uses no padding; `same` pads so the
 // output keeps the input size, the extra row/column of an even kernel going bottom/right.
-// Computed per image as the packed GEMM of ops/matmul.hpp on the column matrix (copied out by
-// im2col, or read in the zero-padded image itself, in "wide rows"), or directly on image rows for
-// one input channel or few output channels (ops/conv2d.cpp says which).
+// Computed per image: directly, output channels along vectors, for several input and many output
+// channels (the column matrix read where it lies in the image, the weight gradient too); directly
+// on image rows for one input channel or few output channels; otherwise as the packed GEMM of
+// ops/matmul.hpp on the column matrix (copied out by im2col, or read in the zero-padded image
+// itself, in "wide rows"). ops/conv2d.cpp says which.
 #include <cstddef>
 
 namespace ww::ops {
