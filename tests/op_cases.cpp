@@ -218,7 +218,9 @@ std::vector<OpCase> build() {
                              // Many inputs: the input gradient's transposed convolution is direct, its
                              // top and bottom output rows multiplying only the kernel rows inside dy
                              // (valid: padded by 2; an even kernel, same: 1 above, 2 below).
-                             ConvInfo{{2, 32, 4, 5}, {2, 32, 3, 3}, false}, ConvInfo{{1, 33, 4, 4}, {3, 33, 4, 2}, true}}) {
+                             ConvInfo{{2, 32, 4, 5}, {2, 32, 3, 3}, false}, ConvInfo{{1, 33, 4, 4}, {3, 33, 4, 2}, true},
+                             // One input channel, many outputs, at least 128 taps: direct too (V1's 13x13).
+                             ConvInfo{{2, 1, 14, 13}, {32, 1, 12, 12}, false}, ConvInfo{{1, 1, 9, 9}, {33, 1, 13, 13}, true}}) {
     const Shape sx = cv.x, sw = cv.w;
     const bool same = cv.same;
     cases.push_back({"conv2d/" + ad::shape_string(sx) + "_w" + ad::shape_string(sw) + (same ? "_same" : "_valid"), "conv2d",
