@@ -209,8 +209,9 @@ void direct_forward(const float* image, const float* w, float* y, const Conv2dSh
 // L1, is the narrow GEMM of pixels (rows, read where they lie in the image's plane) by taps
 // (gathered k) by tap-major weights, then transposed into y. Nothing is copied out, and unlike
 // wide rows no product is computed for a pixel that does not exist. conv_v1_1 (1 -> 48, 13x13,
-// 169 taps), 2 threads: 12.4 -> 11.4 ms; conv_nl1 (1 -> 32, 25 taps) stays a GEMM: direct, the
-// tiles' transposes cost as much as their few products (1.6 -> 2.9 ms).
+// 169 taps), 2 threads: 12.4 -> 11.4 ms; conv_nl1 (1 -> 32, 25 taps) stays a GEMM: direct, it
+// was slower in four runs of five (by up to 2x; a loaded machine), each tile's transposes and
+// stores weighing against only 25 products per output.
 bool direct_many_outputs(const Conv2dShape& s) {
   return s.out_channels >= 32 && !direct_columns(s) && (s.in_channels > 1 || column_rows(s) >= 128);
 }
