@@ -224,21 +224,25 @@ std::vector<std::size_t> pixel_offsets(const Conv2dShape& s) {
 }
 
 // A direct convolution's operands with its taps ordered (ky, c, kx), so that the taps of the
-// kernel rows [ky_begin, ky_end) are one stretch of them.
+// kernel rows [ky_begin, ky_end) are one stretch of them. The weights' rows are whole 64-byte
+// lines (zeros past out_channels), so no load of them straddles two lines or needs a mask.
 struct DirectConvolution {
-  std::vector<float> weights;  // [taps, out_channels]
+  const float* weights;  // [taps, row], in the calling thread's scratch (as pack_a's)
+  std::size_t row;  // out_channels rounded up to 16
   std::vector<std::size_t> pixels, taps;  // pixel_offsets, and where each tap reads in the plane
 };
 
 DirectConvolution direct_convolution(const float* w, const Conv2dShape& s) {
-  const std::size_t O = s.out_channels, R = column_rows(s);
-  DirectConvolution conv{std::vector<float>(R * O), pixel_offsets(s), {}};
+  const std::size_t O = s.out_channels, R = column_rows(s), row = (O + 15) / 16 * 16;
+  float* weights = scratch(ScratchSlot::packed_a, R * row);
+  DirectConvolution conv{weights, row, pixel_offsets(s), {}};
   conv.taps.reserve(R);
   for (std::size_t ky = 0; ky < s.kernel_h; ++ky)
     for (std::size_t c = 0; c < s.in_channels; ++c)
       for (std::size_t kx = 0; kx < s.kernel_w; ++kx) {
         const std::size_t r = (c * s.kernel_h + ky) * s.kernel_w + kx;  // w's order
-        for (std::size_t o = 0; o < O; ++o) conv.weights[conv.taps.size() * O + o] = w[o * R + r];
+        float* tap_weights = weights + conv.taps.size() * row;
+        for (std::size_t o = 0; o < row; ++o) tap_weights[o] = o < O ? w[o * R + r] : 0.f;
         conv.taps.push_back((c * plane_height(s) + ky) * plane_width(s) + kx);
       }
   return conv;
@@ -267,7 +271,7 @@ void convolve_directly(const DirectConvolution& conv, const float* image, float 
   const auto& k = simd::kernels();
   const std::size_t O = s.out_channels, P = pixels(s), taps_per_row = s.in_channels * s.kernel_w;
   const float* plane = unpadded(s) ? image : plane_of(image, s);
-  float* tile = scratch(ScratchSlot::channels_last, tile_pixels * O);
+  float* tile = scratch(ScratchSlot::channels_last, tile_pixels * conv.row);
   float* output = scratch(ScratchSlot::wide_output, O * P);
   for (std::size_t band = 0; band < s.out_height;) {
     const auto kernel_rows = kernel_rows_inside(s, band);
@@ -277,13 +281,13 @@ void convolve_directly(const DirectConvolution& conv, const float* image, float 
     for (std::size_t first = band * s.out_width; first < band_end * s.out_width; first += tile_pixels) {
       const std::size_t count = std::min(tile_pixels, band_end * s.out_width - first);
       if (beta == 0.f) {
-        std::memset(tile, 0, count * O * sizeof(float));
+        std::memset(tile, 0, count * conv.row * sizeof(float));
       } else {
-        k.transpose(O, count, y + first, P, tile, O);
+        k.transpose(O, count, y + first, P, tile, conv.row);
       }
-      k.gemm_narrow(count, O, taps, plane, conv.pixels.data() + first, conv.taps.data() + first_tap, conv.weights.data() + first_tap * O,
-                    O, tile, O);
-      k.transpose(count, O, tile, O, output + first, P);
+      k.gemm_narrow(count, conv.row, taps, plane, conv.pixels.data() + first, conv.taps.data() + first_tap,
+                    conv.weights + first_tap * conv.row, conv.row, tile, conv.row);
+      k.transpose(count, O, tile, conv.row, output + first, P);
     }
     band = band_end;
   }
