@@ -219,7 +219,7 @@ std::vector<OpCase> build() {
                              // top and bottom output rows multiplying only the kernel rows inside dy
                              // (valid: padded by 2; an even kernel, same: 1 above, 2 below).
                              ConvInfo{{2, 32, 4, 5}, {2, 32, 3, 3}, false}, ConvInfo{{1, 33, 4, 4}, {3, 33, 4, 2}, true},
-                             // One input channel, many outputs, at least 128 taps: direct too (V1's 13x13).
+                             // One input channel, many outputs, many taps (V1's 13x13): by GEMM.
                              ConvInfo{{2, 1, 14, 13}, {32, 1, 12, 12}, false}, ConvInfo{{1, 1, 9, 9}, {33, 1, 13, 13}, true}}) {
     const Shape sx = cv.x, sw = cv.w;
     const bool same = cv.same;
