@@ -212,8 +212,7 @@ std::vector<OpCase> build() {
                              ConvInfo{{2, 16, 36, 36}, {24, 16, 5, 5}, false}, ConvInfo{{1, 16, 17, 18}, {15, 16, 3, 3}, true},
                              ConvInfo{{1, 16, 12, 40}, {15, 16, 3, 3}, false}, ConvInfo{{1, 15, 6, 20}, {100, 15, 3, 3}, false},
                              // Many outputs, several inputs: direct, channels last (the cases above with
-                             // 40, 70 and 100 outputs too); 33 channels, one lane past two vectors, and
-                             // images of 495 outputs, so the second and third start mid-line in y.
+                             // 40, 70 and 100 outputs too); 33 channels, one lane past two vectors.
                              ConvInfo{{3, 2, 5, 7}, {33, 2, 3, 3}, false},
                              // Many inputs: the input gradient's transposed convolution is direct, its
                              // top and bottom output rows multiplying only the kernel rows inside dy

@@ -1,7 +1,5 @@
 #pragma once
 // Unary and broadcasting binary kernels, per instruction set (see kernel_table.hpp).
-#include <cstdint>
-
 #include "ops/simd/batch_io.hpp"
 #include "ops/simd/kernel_table.hpp"
 
@@ -234,31 +232,6 @@ template <class A>
 void copy_rows(size_t rows, size_t len, const float* x, size_t x_stride, float* y, size_t y_stride) {
   for (size_t r = 0; r < rows; ++r, x += x_stride, y += y_stride)
     each_batch<A>(len, [&](size_t i, size_t count) { store<A>(y + i, load<A>(x + i, count), count); });
-}
-
-// y[i] = x[i] for i < n with non-temporal stores where y is 64-byte aligned: a large result that
-// the next op reads from memory anyway goes there without first reading each line into the
-// cache (for ownership) and evicting what is in use.
-template <class A>
-void stream_copy(size_t n, const float* x, float* y) {
-  constexpr size_t line = 16;  // floats in a 64-byte line
-  size_t head = (64 - reinterpret_cast<std::uintptr_t>(y) % 64) % 64 / sizeof(float);  // floats before y's first line
-  if (head > n) head = n;
-  copy_rows<A>(1, head, x, 0, y, 0);
-  size_t i = head;
-  for (; i + line <= n; i += line)
-    for (size_t v = 0; v < line; v += width<A>) {
-      const auto value = Batch<A>::load_unaligned(x + i + v).data;
-      if constexpr (width<A> == 16) {
-        _mm512_stream_ps(y + i + v, value);
-      } else if constexpr (width<A> == 8) {
-        _mm256_stream_ps(y + i + v, value);
-      } else {
-        _mm_stream_ps(y + i + v, value);
-      }
-    }
-  _mm_sfence();  // the streamed lines are visible before anyone is told the copy is done
-  copy_rows<A>(1, n - i, x + i, 0, y + i, 0);
 }
 
 template <class A>

@@ -69,9 +69,6 @@ struct KernelTable {
   // or += alpha * x[...] (axpy_rows). A convolution's column-matrix row and its image rows.
   void (*copy_rows)(size_t rows, size_t len, const float* x, size_t x_stride, float* y, size_t y_stride);
   void (*axpy_rows)(size_t rows, size_t len, float alpha, const float* x, size_t x_stride, float* y, size_t y_stride);
-  // y[i] = x[i], i < n, with non-temporal stores on y's whole 64-byte lines (ends copied plainly):
-  // a large result written once, not read back soon.
-  void (*stream_copy)(size_t n, const float* x, float* y);
   // y[i] += sum over t < taps of x[t * x_stride + i - t] (the terms with i - t outside [0, len)
   // are 0), i < len + taps - 1: a kernel row's taps of a column gradient folded back into one
   // image row at once, y loaded and stored once rather than once a tap (conv_nl2's col2im, one

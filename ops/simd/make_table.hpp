@@ -26,7 +26,6 @@ KernelTable make_table(const char* name) {
   t.dot = &dot<A>;
   t.copy_rows = &copy_rows<A>;
   t.axpy_rows = &axpy_rows<A>;
-  t.stream_copy = &stream_copy<A>;
   t.add_shifted_rows = &add_shifted_rows<A>;
   t.strided_sum = &strided_sum<A>;
   t.strided_sum_sqdev = &strided_sum_sqdev<A>;
