@@ -464,9 +464,9 @@ void weight_gradient(const float* x, const float* dy, float* dw, const Conv2dSha
 
 // dx += the input gradient (dx = it, with overwrite). With no more output than input channels, or
 // when that convolution suits the direct kernel for many outputs, it is computed as a convolution
-// of dy with the flipped, transposed kernel (2 threads, conv_nl2's 32 <- 64 channels: direct 33.9
-// ms against col2im's 33.4, though it multiplies a quarter more zeros of the padding; conv_v1_2's
-// 48 <- 48: 14.8 -> 13.9, conv_nl3's 64 <- 4: 4.6 -> 4.2); otherwise as W^T dy folded back by
+// of dy with the flipped, transposed kernel (2 threads, direct against before: conv_nl2's 32 <- 64
+// channels 31.7 ms against col2im's 32.8-33.7, conv_v1_2's 48 <- 48 12.8 against 14.4 by the
+// transposed GEMM, conv_nl3's 64 <- 4 4.2 against 4.6); otherwise as W^T dy folded back by
 // col2im. Either way images are independent tasks. Where pieces
 // overlap and are added up, an overwritten image is zeroed just before, when it is about to be in
 // cache anyway.

@@ -266,10 +266,10 @@ void gemm_abt(size_t M, size_t N, size_t K, const float* a, size_t lda, const fl
 }
 
 // C[rows x cols] += A[rows, K] B[K, cols] with cols <= nv vectors: A's rows (row r at a + a_rows[r])
-// are broadcast one float at a time, element k at k_offsets[k] (k itself when Gathered is
-// false), B's rows are loaded as they are: no packing, no horizontal sums. Rows past `rows`
-// repeat the last valid one (read, never stored).
-template <class A, size_t mr, size_t nv, bool Gathered>
+// are broadcast one float at a time, element k at k_offsets[k] from there, B's rows are loaded as
+// they are: no packing, no horizontal sums. Rows past `rows` repeat the last valid one (read,
+// never stored).
+template <class A, size_t mr, size_t nv>
 void narrow_tile(size_t K, const float* a, const size_t* a_rows, const size_t* k_offsets, const float* b, size_t ldb, float* c,
                  size_t ldc, size_t rows, size_t cols) {
   using B = Batch<A>;
@@ -285,7 +285,7 @@ void narrow_tile(size_t K, const float* a, const size_t* a_rows, const size_t* k
 #pragma GCC unroll 4
     for (size_t v = 0; v + 1 < nv; ++v) bv[v] = B::load_unaligned(b_k + v * w);
     bv[nv - 1] = load<A>(b_k + (nv - 1) * w, last);
-    const size_t at = Gathered ? k_offsets[k] : k;
+    const size_t at = k_offsets[k];
 #pragma GCC unroll 12
     for (size_t r = 0; r < mr; ++r) {
       const B av(a_row[r][at]);
@@ -307,21 +307,16 @@ void narrow_columns(size_t M, size_t K, const float* a, const size_t* a_rows, co
   // Tiles of about 24 accumulators (the register file holds 32 on AVX-512, 16 elsewhere).
   constexpr size_t most_rows = width<A> == 16 ? 12 : 6;
   constexpr size_t mr = (width<A> == 16 ? 24 : 12) / nv < most_rows ? (width<A> == 16 ? 24 : 12) / nv : most_rows;
-  for (size_t i = 0; i < M; i += mr) {
-    const size_t rows = M - i < mr ? M - i : mr;
-    if (k_offsets != nullptr) {
-      narrow_tile<A, mr, nv, true>(K, a, a_rows + i, k_offsets, b, ldb, c + i * ldc, ldc, rows, cols);
-    } else {
-      narrow_tile<A, mr, nv, false>(K, a, a_rows + i, nullptr, b, ldb, c + i * ldc, ldc, rows, cols);
-    }
-  }
+  for (size_t i = 0; i < M; i += mr)
+    narrow_tile<A, mr, nv>(K, a, a_rows + i, k_offsets, b, ldb, c + i * ldc, ldc, M - i < mr ? M - i : mr, cols);
 }
 
 // C[M,N] += A[M,K] B[K,N], B row-major, A's row r at a + a_rows[r] and its element k at
-// k_offsets[k] from there (or k, when k_offsets is null), for narrow N (a convolution's output
-// channels as columns: its weight gradient as columns^T x dy^T, and a direct convolution with
-// pixels as rows and taps as k). Columns in blocks of up to 4 vectors; K in blocks whose rows of
-// B (about 24 KB) stay in L1 while every row tile of A passes over them.
+// k_offsets[k] from there, for narrow N: a convolution's output channels as columns, with pixels
+// as rows and taps as k (a direct convolution) or taps as rows and pixels as k (its weight
+// gradient, columns^T x dy^T), the image read where it lies. Columns in blocks of up to 4
+// vectors; K in blocks whose rows of B (about 24 KB) stay in L1 while every row tile of A passes
+// over them.
 template <class A>
 void gemm_narrow(size_t M, size_t N, size_t K, const float* a, const size_t* a_rows, const size_t* k_offsets, const float* b,
                  size_t ldb, float* c, size_t ldc) {
@@ -332,19 +327,16 @@ void gemm_narrow(size_t M, size_t N, size_t K, const float* a, const size_t* a_r
     const size_t k_step = 6144 / cols > 16 ? 6144 / cols : 16;  // 6,144 floats of B: 24 KB
     for (size_t p = 0; p < K; p += k_step) {
       const size_t kc = K - p < k_step ? K - p : k_step;
-      // A gathered block keeps a and moves the offsets; a contiguous one moves a.
-      const float* a_block = k_offsets != nullptr ? a : a + p;
-      const size_t* offsets = k_offsets != nullptr ? k_offsets + p : nullptr;
       const float* b_block = b + p * ldb + j;
       if (vectors == 1) {
-        narrow_columns<A, 1>(M, kc, a_block, a_rows, offsets, b_block, ldb, c + j, ldc, cols);
+        narrow_columns<A, 1>(M, kc, a, a_rows, k_offsets + p, b_block, ldb, c + j, ldc, cols);
       } else if (vectors == 2) {
-        narrow_columns<A, 2>(M, kc, a_block, a_rows, offsets, b_block, ldb, c + j, ldc, cols);
+        narrow_columns<A, 2>(M, kc, a, a_rows, k_offsets + p, b_block, ldb, c + j, ldc, cols);
       } else if constexpr (most_vectors == 4) {
         if (vectors == 3) {
-          narrow_columns<A, 3>(M, kc, a_block, a_rows, offsets, b_block, ldb, c + j, ldc, cols);
+          narrow_columns<A, 3>(M, kc, a, a_rows, k_offsets + p, b_block, ldb, c + j, ldc, cols);
         } else {
-          narrow_columns<A, 4>(M, kc, a_block, a_rows, offsets, b_block, ldb, c + j, ldc, cols);
+          narrow_columns<A, 4>(M, kc, a, a_rows, k_offsets + p, b_block, ldb, c + j, ldc, cols);
         }
       }
     }
