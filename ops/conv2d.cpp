@@ -233,6 +233,7 @@ DirectConvolution direct_convolution(const float* w, const Conv2dShape& s) {
   const std::size_t O = s.out_channels, R = column_rows(s), row = (O + 15) / 16 * 16;
   float* weights = scratch(ScratchSlot::packed_a, R * row);
   DirectConvolution conv{weights, row, pixel_offsets(s), {}};
+  const std::vector<std::size_t> in_plane = wide_row_offsets(s);  // in w's order
   conv.taps.reserve(R);
   for (std::size_t ky = 0; ky < s.kernel_h; ++ky)
     for (std::size_t c = 0; c < s.in_channels; ++c)
@@ -240,7 +241,7 @@ DirectConvolution direct_convolution(const float* w, const Conv2dShape& s) {
         const std::size_t r = (c * s.kernel_h + ky) * s.kernel_w + kx;  // w's order
         float* tap_weights = weights + conv.taps.size() * row;
         for (std::size_t o = 0; o < row; ++o) tap_weights[o] = o < O ? w[o * R + r] : 0.f;
-        conv.taps.push_back((c * plane_height(s) + ky) * plane_width(s) + kx);
+        conv.taps.push_back(in_plane[r]);
       }
   return conv;
 }
