@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "ops/parallel.hpp"
 #include "ops/scratch.hpp"
@@ -58,9 +59,66 @@ Blocking blocking_for(const GemmArgs& g) {
   return {round_up((g.m + row_blocks - 1) / row_blocks, 12), round_up((g.n + col_blocks - 1) / col_blocks, 32)};
 }
 
+// Products with few columns run on the narrow kernel instead: A read where it lies (its rows and
+// its k gathered, so a transposed A needs no copy either), B row-major (copied once when it comes
+// transposed: it is the small operand), C in blocks of rows. Packing A for so few columns cost
+// about as much as the products: readout_v1 (103 neurons, 15x15 pixels) spent 30% of its time in
+// pack_a.
+bool narrow_product(const GemmArgs& g) { return g.n <= 256 && g.alpha == 1.f && (g.beta == 0.f || g.beta == 1.f); }
+
+void narrow_gemm(std::size_t batch, const GemmArgs& g) {
+  const auto& kernels = simd::kernels();
+  const float* b = g.b;
+  std::size_t ldb = g.ldb, b_stride = g.b_stride;
+  if (g.transpose_b) {
+    const std::size_t entries = g.b_stride == 0 ? 1 : batch;
+    float* b_rows = scratch(ScratchSlot::transposed_b, entries * g.k * g.n);
+    for (std::size_t entry = 0; entry < entries; ++entry)
+      kernels.transpose(g.n, g.k, g.b + entry * g.b_stride, g.ldb, b_rows + entry * g.k * g.n, g.n);
+    b = b_rows;
+    ldb = g.n;
+    b_stride = g.b_stride == 0 ? 0 : g.k * g.n;
+  }
+  std::vector<std::size_t> a_rows(g.m), k_offsets(g.k);
+  for (std::size_t r = 0; r < g.m; ++r) a_rows[r] = g.transpose_a ? r : r * g.lda;
+  for (std::size_t k = 0; k < g.k; ++k) k_offsets[k] = g.transpose_a ? k * g.lda : k;
+  // About 16 tasks a product, in multiples of every row tile (6, 8, 12), small enough that a
+  // block of A stays in L2 while each block of 64 columns passes over it.
+  const std::size_t rows_per_task = std::clamp<std::size_t>(((g.m + 15) / 16 + 23) / 24 * 24, 24, 192);
+  const std::size_t blocks = (g.m + rows_per_task - 1) / rows_per_task;
+  // Few rows and a long k (the V1 readout's mask gradient, dy^T x: 103 x 225 over 12,288 rows of
+  // x): every block of rows would stream all of B, so k is cut into chunks instead, each into its
+  // own partial C, added in chunk order (the same sums for any thread count).
+  const std::size_t k_chunks = g.m <= 192 && g.k >= 2048 ? 8 : 1, k_per_chunk = (g.k + k_chunks - 1) / k_chunks;
+  float* partials = k_chunks > 1 ? scratch(ScratchSlot::partials, batch * k_chunks * g.m * g.n) : nullptr;
+  parallel_for(batch * blocks * k_chunks, 1, [&](std::size_t, std::size_t task, std::size_t) {
+    const std::size_t chunk = task % k_chunks, block = task / k_chunks % blocks, entry = task / k_chunks / blocks;
+    const std::size_t first = block * rows_per_task, rows = std::min(rows_per_task, g.m - first);
+    const std::size_t k_first = chunk * k_per_chunk, ks = std::min(k_per_chunk, g.k - k_first);
+    float* c = k_chunks > 1 ? partials + ((entry * k_chunks + chunk) * g.m + first) * g.n : g.c + entry * g.c_stride + first * g.ldc;
+    const std::size_t ldc = k_chunks > 1 ? g.n : g.ldc;
+    if (k_chunks > 1 || g.beta == 0.f)
+      for (std::size_t r = 0; r < rows; ++r) std::memset(c + r * ldc, 0, g.n * sizeof(float));
+    kernels.gemm_narrow(rows, g.n, ks, g.a + entry * g.a_stride, a_rows.data() + first, k_offsets.data() + k_first,
+                        b + entry * b_stride + k_first * ldb, ldb, c, ldc);
+  });
+  if (k_chunks == 1) return;
+  for (std::size_t entry = 0; entry < batch; ++entry)
+    for (std::size_t r = 0; r < g.m; ++r) {
+      float* c = g.c + entry * g.c_stride + r * g.ldc;
+      if (g.beta == 0.f) std::memset(c, 0, g.n * sizeof(float));
+      for (std::size_t chunk = 0; chunk < k_chunks; ++chunk)
+        kernels.axpy(g.n, 1.f, partials + ((entry * k_chunks + chunk) * g.m + r) * g.n, c);
+    }
+}
+
 // Runs `batch` products, each cut into blocks of C, as one parallel loop.
 void batched_gemm(std::size_t batch, const GemmArgs& g) {
   if (g.m == 0 || g.n == 0) return;
+  if (narrow_product(g)) {
+    narrow_gemm(batch, g);
+    return;
+  }
   const auto [block_rows, block_cols] = blocking_for(g);
   const std::size_t row_blocks = (g.m + block_rows - 1) / block_rows;
   const std::size_t col_blocks = (g.n + block_cols - 1) / block_cols;

@@ -7,7 +7,7 @@
 
 namespace ww::ops {
 
-enum class ScratchSlot { gemm_pack_a, gemm_pack_b, packed_a, columns, column_grad, partials, channels_last, plane, wide_output, count };
+enum class ScratchSlot { gemm_pack_a, gemm_pack_b, packed_a, columns, column_grad, partials, channels_last, plane, wide_output, transposed_b, count };
 
 // 64-byte aligned, at least `floats` floats; contents unspecified.
 float* scratch(ScratchSlot slot, std::size_t floats);

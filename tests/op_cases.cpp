@@ -144,7 +144,9 @@ std::vector<OpCase> build() {
   for (const MatmulInfo& mm : {MatmulInfo{0, 7, 5, 13}, MatmulInfo{0, 100, 130, 70}, MatmulInfo{0, 9, 11, 300},
                                MatmulInfo{0, 5, 1100, 20}, MatmulInfo{3, 5, 9, 7}, MatmulInfo{0, 1, 1, 1},
                                // Last panels of 8 and 4 rows; last tiles of 17 columns and of 2 (one vector wide).
-                               MatmulInfo{0, 32, 49, 260}, MatmulInfo{0, 64, 290, 40}}) {
+                               MatmulInfo{0, 32, 49, 260}, MatmulInfo{0, 64, 290, 40},
+                               // Narrow products: rows over several tasks; few rows with k in chunks.
+                               MatmulInfo{0, 400, 103, 30}, MatmulInfo{2, 13, 70, 2100}}) {
     for (int flags = 0; flags < 4; ++flags) {
       const bool ta = flags & 1, tb = flags & 2;
       const auto m = static_cast<std::int64_t>(mm.m), n = static_cast<std::int64_t>(mm.n),
