@@ -272,7 +272,7 @@ void convolve_directly(const DirectConvolution& conv, const float* image, float 
   const std::size_t O = s.out_channels, P = pixels(s), taps_per_row = s.in_channels * s.kernel_w;
   const float* plane = unpadded(s) ? image : plane_of(image, s);
   float* tile = scratch(ScratchSlot::channels_last, tile_pixels * conv.row);
-  float* output = scratch(ScratchSlot::wide_output, O * P);
+  float* output = scratch(ScratchSlot::image_output, O * P);
   for (std::size_t band = 0; band < s.out_height;) {
     const auto kernel_rows = kernel_rows_inside(s, band);
     std::size_t band_end = band + 1;
@@ -319,7 +319,7 @@ void convolve_by_gemm(const GemmConvolution& conv, const float* image, float bet
   const auto& k = simd::kernels();
   if (!conv.plane_rows.empty()) {
     const std::size_t wide = wide_pixels(s);
-    float* wide_y = scratch(ScratchSlot::wide_output, s.out_channels * wide);
+    float* wide_y = scratch(ScratchSlot::image_output, s.out_channels * wide);
     k.gemm_gathered(s.out_channels, wide, column_rows(s), conv.weights.data, plane_of(image, s), conv.plane_rows.data(), 0.f, wide_y, wide);
     for (std::size_t o = 0; o < s.out_channels; ++o) {
       if (beta == 0.f) {

@@ -72,7 +72,7 @@ void narrow_gemm(std::size_t batch, const GemmArgs& g) {
   std::size_t ldb = g.ldb, b_stride = g.b_stride;
   if (g.transpose_b) {
     const std::size_t entries = g.b_stride == 0 ? 1 : batch;
-    float* b_rows = scratch(ScratchSlot::transposed_b, entries * g.k * g.n);
+    float* b_rows = scratch(ScratchSlot::transposed_b, entries * g.k * g.n);  // the tasks use no scratch
     for (std::size_t entry = 0; entry < entries; ++entry)
       kernels.transpose(g.n, g.k, g.b + entry * g.b_stride, g.ldb, b_rows + entry * g.k * g.n, g.n);
     b = b_rows;
