@@ -114,9 +114,10 @@ struct KernelTable {
   // pixels] to channels last).
   void (*transpose)(size_t rows, size_t cols, const float* src, size_t src_stride, float* dst, size_t dst_stride);
   // C[M,N] += A[M,K] B[K,N], B row-major, row r of A at A + a_rows[r] with its element k at
-  // k_offsets[k] from there, without packing, for narrow N (up to a few dozen): a vector of B's
-  // row times a broadcast of A's, every accumulator a vector of C. A can be an image read where it
-  // lies: pixels as rows and a kernel's taps as k, or the other way round.
+  // k_offsets[k] from there, without packing, for narrow N (columns in blocks of up to 64): a
+  // vector of B's row times a broadcast of A's, every accumulator a vector of C. A can be an image
+  // read where it lies (pixels as rows and a kernel's taps as k, or the other way round) or a
+  // matrix, transposed or not (matmul's products of at most 256 columns).
   void (*gemm_narrow)(size_t M, size_t N, size_t K, const float* A, const size_t* a_rows, const size_t* k_offsets, const float* B,
                       size_t ldb, float* C, size_t ldc);
 
