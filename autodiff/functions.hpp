@@ -37,6 +37,9 @@ Var tanh(const Var& x);
 // are dropped, or kept with size 1 when keepdim.
 Var sum(const Var& x, std::vector<int> axes = {}, bool keepdim = false);
 Var mean(const Var& x, std::vector<int> axes = {}, bool keepdim = false);
+// Sum over `axis` of x * w, w having x's shape from that axis on (the factorized readout's feature
+// weighting), in one pass without the product in memory; the axis is dropped.
+Var weighted_sum(const Var& x, const Var& w, int axis);
 // Same data, another shape of the same element count.
 Var reshape(const Var& x, Shape shape);
 

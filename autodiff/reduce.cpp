@@ -91,6 +91,29 @@ Var reduce(const char* op, const Var& x, const std::vector<int>& axes, bool keep
 Var sum(const Var& x, std::vector<int> axes, bool keepdim) { return reduce("sum", x, axes, keepdim, false); }
 Var mean(const Var& x, std::vector<int> axes, bool keepdim) { return reduce("mean", x, axes, keepdim, true); }
 
+Var weighted_sum(const Var& x, const Var& w, int axis) {
+  detail::require_defined("weighted_sum", "x", x);
+  detail::require_defined("weighted_sum", "w", w);
+  const std::size_t a = resolve_axes("weighted_sum", x.shape(), {axis}).front();
+  const Shape trailing(x.shape().begin() + static_cast<std::ptrdiff_t>(a), x.shape().end());
+  if (w.shape() != trailing) detail::shape_error("weighted_sum", "w", "x's shape from axis " + std::to_string(axis) + " on, " + shape_string(trailing), w.shape());
+  std::size_t outer = 1, inner = 1;
+  for (std::size_t j = 0; j < a; ++j) outer *= static_cast<std::size_t>(x.shape()[j]);
+  for (std::size_t j = a + 1; j < x.shape().size(); ++j) inner *= static_cast<std::size_t>(x.shape()[j]);
+  const auto n = static_cast<std::size_t>(x.shape()[a]);
+  Shape reduced = x.shape();
+  reduced.erase(reduced.begin() + static_cast<std::ptrdiff_t>(a));
+  Tensor y(reduced);
+  if (n == 0) y.fill(0.f);
+  ops::weighted_sum_forward(x.value().data(), w.value().data(), y.data(), outer, n, inner);
+  return record("weighted_sum", y, {&x, &w}, [x, w, outer, n, inner](const Tensor& dy) {
+    const detail::GradTarget dx = detail::grad_target(x);
+    const detail::GradTarget dw = detail::grad_target(w);
+    ops::weighted_sum_backward(x.value().data(), w.value().data(), dy.data(), dx.data, dx.overwrite, dw.data, dw.overwrite, outer, n,
+                               inner);
+  });
+}
+
 Var reshape(const Var& x, Shape shape) {
   detail::require_defined("reshape", "x", x);
   if (element_count(shape) != x.numel()) {

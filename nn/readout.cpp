@@ -44,7 +44,7 @@ class FactorizedReadout : public Readout {
     const ad::Var mask = config_.positive && config_.kind == ReadoutKind::factorized ? ad::abs(mask_) : mask_;
     const ad::Var located = ad::reshape(ad::matmul(ad::reshape(x, {s[0] * s[1], pixels_}), mask, false, true),
                                         {s[0], s[1], neurons_});
-    return finish(ad::sum(ad::mul(located, feature_weights()), {1}));
+    return finish(ad::weighted_sum(located, feature_weights(), 1));
   }
 
   ad::Var penalty(const PenaltyConfig& p, const ad::Var&) const override {

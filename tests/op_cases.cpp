@@ -133,6 +133,18 @@ std::vector<OpCase> build() {
                    [](const std::vector<Values>& in) {
                      return ref::binary("mul", in[0], {4, 3, 5}, ref::sum(in[0], {4, 3, 5}, {0}, false), {1, 3, 5});
                    }});
+  // Weighted sums: blocks of four vectors and a remainder, one column, w as all of x, stretches of dw.
+  for (const auto& [shape, axis] : std::vector<std::pair<Shape, int>>{
+           {{5, 7, 70}, 1}, {{3, 4, 1000}, 1}, {{3, 4, 2, 5}, 2}, {{4, 9}, -1}, {{6, 300}, 0}}) {
+    const std::size_t from = static_cast<std::size_t>(axis < 0 ? axis + static_cast<int>(shape.size()) : axis);
+    const Shape w_shape(shape.begin() + static_cast<std::ptrdiff_t>(from), shape.end());
+    cases.push_back({"weighted_sum/" + ad::shape_string(shape) + "_axis_" + std::to_string(axis), "weighted_sum",
+                     {{"x", shape, normal()}, {"w", w_shape, normal()}},
+                     [axis = axis](const std::vector<Var>& in) { return ad::weighted_sum(in[0], in[1], axis); },
+                     [shape = shape, axis = axis, w_shape](const std::vector<Values>& in) {
+                       return ref::sum(ref::binary("mul", in[0], shape, in[1], w_shape), shape, {axis}, false);
+                     }});
+  }
   cases.push_back({"reshape/[4,3,5]_to_[12,5]", "reshape", {{"x", {4, 3, 5}, normal()}, {"w", {5}, normal()}},
                    [](const std::vector<Var>& in) { return ad::mul(ad::reshape(in[0], {12, 5}), in[1]); },
                    [](const std::vector<Values>& in) { return ref::binary("mul", in[0], {12, 5}, in[1], {5}); }});

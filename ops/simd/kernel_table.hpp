@@ -61,6 +61,10 @@ struct KernelTable {
   void (*sum_axis_backward)(const float* dy, float* dx, size_t outer, size_t n, size_t inner,
                             size_t inner_stride, float scale, bool overwrite);
 
+  // y[i] (+)= sum over m < n of x[m * x_stride + i] * w[m * w_stride + i], i < len (accumulate: +=).
+  void (*weighted_row_sum)(size_t n, size_t len, const float* x, size_t x_stride, const float* w, size_t w_stride, float* y,
+                           bool accumulate);
+
   // y[i] += alpha * x[i].
   void (*axpy)(size_t n, float alpha, const float* x, float* y);
   // sum_i x[i] * y[i].

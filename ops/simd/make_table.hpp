@@ -22,6 +22,7 @@ KernelTable make_table(const char* name) {
   t.binary_backward_b = &binary_backward_b<A>;
   t.sum_axis_forward = &sum_axis_forward<A>;
   t.sum_axis_backward = &sum_axis_backward<A>;
+  t.weighted_row_sum = &weighted_row_sum<A>;
   t.axpy = &axpy<A>;
   t.dot = &dot<A>;
   t.copy_rows = &copy_rows<A>;

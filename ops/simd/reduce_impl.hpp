@@ -48,6 +48,32 @@ void sum_axis_backward(const float* dy, float* dx, size_t outer, size_t n, size_
   }
 }
 
+// y[i] (+)= sum over m < n of x[m * x_stride + i] * w[m * w_stride + i], i < len: blocks of four
+// vectors of y in registers while the rows stream past.
+template <class A>
+void weighted_row_sum(size_t n, size_t len, const float* x, size_t x_stride, const float* w, size_t w_stride, float* y,
+                      bool accumulate) {
+  using B = Batch<A>;
+  constexpr size_t v_count = 4, block = v_count * width<A>;
+  size_t i = 0;
+  for (; i + block <= len; i += block) {
+    B acc[v_count];
+    for (size_t v = 0; v < v_count; ++v) acc[v] = accumulate ? B::load_unaligned(y + i + v * width<A>) : B(0.f);
+    for (size_t m = 0; m < n; ++m) {
+      const float* xm = x + m * x_stride + i;
+      const float* wm = w + m * w_stride + i;
+      for (size_t v = 0; v < v_count; ++v)
+        acc[v] = xsimd::fma(B::load_unaligned(xm + v * width<A>), B::load_unaligned(wm + v * width<A>), acc[v]);
+    }
+    for (size_t v = 0; v < v_count; ++v) acc[v].store_unaligned(y + i + v * width<A>);
+  }
+  each_batch<A>(len - i, [&](size_t j, size_t count) {
+    B acc = accumulate ? load<A>(y + i + j, count) : B(0.f);
+    for (size_t m = 0; m < n; ++m) acc = xsimd::fma(load<A>(x + m * x_stride + i + j, count), load<A>(w + m * w_stride + i + j, count), acc);
+    store<A>(y + i + j, acc, count);
+  });
+}
+
 template <class A>
 double strided_sum(const float* x, size_t rows, size_t len, size_t stride) {
   double total = 0.0;
