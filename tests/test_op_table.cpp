@@ -76,7 +76,7 @@ TEST_CASE("the op table covers every differentiable op") {
   std::vector<std::string> covered;
   for (const OpCase& c : op_cases()) covered.push_back(c.op);
   for (const char* op : {"add", "sub", "mul", "div", "neg", "exp", "log", "abs", "sqrt", "square", "relu", "elu",
-                         "softplus", "sigmoid", "tanh", "sum", "mean", "reshape", "matmul", "conv2d", "batchnorm2d",
+                         "softplus", "sigmoid", "tanh", "sum", "mean", "weighted_sum", "reshape", "matmul", "conv2d", "batchnorm2d",
                          "bilinear_sample", "mse_loss", "poisson_loss"}) {
     INFO(op);
     CHECK(std::find(covered.begin(), covered.end(), op) != covered.end());
