@@ -48,10 +48,12 @@ inline void transpose_into(const float* src, size_t src_stride, float* dst, size
 
 #ifdef __AVX512F__
 // A 16 x 16 block transposed in registers: 32-bit, then 64-bit interleaves within 128-bit lanes,
-// then two rounds of 128-bit lane shuffles (twice as fast as transpose_into's scalar tiles).
-inline void transpose_16x16(const float* src, size_t src_stride, float* dst, size_t dst_stride) {
+// then two rounds of 128-bit lane shuffles (twice as fast as transpose_into's scalar tiles). Only
+// the first `rows` rows of src are read and the first `rows` floats of each dst row written (a
+// GEMM panel of 12 rows).
+inline void transpose_16x16(const float* src, size_t src_stride, float* dst, size_t dst_stride, size_t rows = 16) {
   __m512 r[16], t[16];
-  for (size_t i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(src + i * src_stride);
+  for (size_t i = 0; i < 16; ++i) r[i] = i < rows ? _mm512_loadu_ps(src + i * src_stride) : _mm512_setzero_ps();
   for (size_t i = 0; i < 8; ++i) {
     t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
     t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
@@ -70,28 +72,30 @@ inline void transpose_16x16(const float* src, size_t src_stride, float* dst, siz
   for (size_t j = 0; j < 4; ++j) {
     const __m512 a = _mm512_shuffle_f32x4(r[j], r[4 + j], 0x88), b = _mm512_shuffle_f32x4(r[j], r[4 + j], 0xdd);
     const __m512 c = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0x88), d = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0xdd);
-    _mm512_storeu_ps(dst + j * dst_stride, _mm512_shuffle_f32x4(a, c, 0x88));
-    _mm512_storeu_ps(dst + (8 + j) * dst_stride, _mm512_shuffle_f32x4(a, c, 0xdd));
-    _mm512_storeu_ps(dst + (4 + j) * dst_stride, _mm512_shuffle_f32x4(b, d, 0x88));
-    _mm512_storeu_ps(dst + (12 + j) * dst_stride, _mm512_shuffle_f32x4(b, d, 0xdd));
+    const __mmask16 lanes = lanes_below(rows);
+    _mm512_mask_storeu_ps(dst + j * dst_stride, lanes, _mm512_shuffle_f32x4(a, c, 0x88));
+    _mm512_mask_storeu_ps(dst + (8 + j) * dst_stride, lanes, _mm512_shuffle_f32x4(a, c, 0xdd));
+    _mm512_mask_storeu_ps(dst + (4 + j) * dst_stride, lanes, _mm512_shuffle_f32x4(b, d, 0x88));
+    _mm512_mask_storeu_ps(dst + (12 + j) * dst_stride, lanes, _mm512_shuffle_f32x4(b, d, 0xdd));
   }
 }
 #endif
 
 template <class A>
 void transpose(size_t rows, size_t cols, const float* src, size_t src_stride, float* dst, size_t dst_stride) {
-  size_t done_rows = 0;
 #ifdef __AVX512F__
   if constexpr (std::is_same_v<A, xsimd::avx512f>) {
-    for (; done_rows + 16 <= rows; done_rows += 16) {
+    for (size_t done_rows = 0; done_rows < rows; done_rows += 16) {
       const float* block = src + done_rows * src_stride;
+      const size_t block_rows = rows - done_rows < 16 ? rows - done_rows : 16;
       size_t j = 0;
-      for (; j + 16 <= cols; j += 16) transpose_16x16(block + j, src_stride, dst + j * dst_stride + done_rows, dst_stride);
-      transpose_into(block + j, src_stride, dst + j * dst_stride + done_rows, dst_stride, 16, cols - j);
+      for (; j + 16 <= cols; j += 16) transpose_16x16(block + j, src_stride, dst + j * dst_stride + done_rows, dst_stride, block_rows);
+      transpose_into(block + j, src_stride, dst + j * dst_stride + done_rows, dst_stride, block_rows, cols - j);
     }
+    return;
   }
 #endif
-  transpose_into(src + done_rows * src_stride, src_stride, dst + done_rows, dst_stride, rows - done_rows, cols);
+  transpose_into(src, src_stride, dst, dst_stride, rows, cols);
 }
 
 // Packs rows [0, mc) x columns [0, kc) of op(A) into panels of mr rows, the last of
@@ -103,10 +107,9 @@ void pack_a(bool transpose, const float* a, size_t lda, size_t mc, size_t kc, fl
     const size_t mr = panel_height<A>(rows);
     float* dst = out + panel * kc;
     if (transpose) {
-      for (size_t k = 0; k < kc; ++k)
-        for (size_t r = 0; r < rows; ++r) dst[k * mr + r] = a[k * lda + panel + r];
+      for (size_t k = 0; k < kc; ++k) store<A>(dst + k * mr, load<A>(a + k * lda + panel, rows), rows);
     } else {
-      transpose_into(a + panel * lda, lda, dst, mr, rows, kc);
+      simd::transpose<A>(rows, kc, a + panel * lda, lda, dst, mr);
     }
     for (size_t r = rows; r < mr; ++r)
       for (size_t k = 0; k < kc; ++k) dst[k * mr + r] = 0.f;
@@ -130,7 +133,7 @@ void pack_b(bool transpose, const float* b, size_t ldb, size_t kc, size_t nc, fl
         }
       }
     } else {
-      transpose_into(b + panel * ldb, ldb, dst, nr, cols, kc);
+      simd::transpose<A>(cols, kc, b + panel * ldb, ldb, dst, nr);
     }
     for (size_t k = 0; k < kc; ++k)
       for (size_t c = cols; c < nr; ++c) dst[k * nr + c] = 0.f;
