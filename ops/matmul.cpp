@@ -24,29 +24,21 @@ struct GemmArgs {
   std::size_t ldc, c_stride;
 };
 
-// Whether gemm_serial takes the dot-product tiles (both operands k-contiguous) rather than the
-// packed micro-kernel: only for long dot products, as each 4x6 tile ends in 24 horizontal sums.
-// A B^T on 2 threads, best of 15, tiles against packed (ms): m 256 x n 1,000 at k 256 0.72 / 0.52,
-// 512 1.07 / 1.10, 768 1.45 / 1.64, 1,024 1.89 / 2.18; 64 x 1,000 at k 4,096 (the fully connected
-// readout) 2.08 / 3.28; the readouts' x mask^T: readout_v1 (k 225) 3.49 / 2.71, readout_big
-// (576) 90.5 / 77.8.
-bool uses_dot_tiles(bool transpose_a, bool transpose_b, std::size_t k, float alpha, float beta) {
-  return !transpose_a && transpose_b && k >= 768 && alpha == 1.f && (beta == 0.f || beta == 1.f);
-}
-
-// The blocks of C that one task each computes. The dot-product tiles stream B once per tile and
-// need small blocks (multiples of their tiles) to stay in L2. The packed path packs its block's
-// rows of A and columns of B in every task, so C is cut into eight nearly equal blocks (rows in
-// multiples of 12, columns of 32: every micro-kernel's tile) along whichever axes copy the least:
-// a product of M x K by K x N cut into r x c blocks packs K (M c + N r) floats. (Blocks of 96 rows
-// packed the readout's 11.5 MB mask 43 times per backward; a block of 64 of 256 rows left one of
-// two threads idle for a third of the product.)
+// The blocks of C that one task each computes. Each task packs its block's rows of A and columns
+// of B, so C is cut into eight nearly equal blocks (rows in multiples of 12, columns of 32: every
+// micro-kernel's tile) along whichever axes copy the least: a product of M x K by K x N cut into
+// r x c blocks packs K (M c + N r) floats. (Blocks of 96 rows packed the readout's 11.5 MB mask 43
+// times per backward; a block of 64 of 256 rows left one of two threads idle for a third of the
+// product.) Both operands k-contiguous (A B^T) take the same path: since panels are packed with
+// register transposes it beats dot-product tiles (no packing, but 24 horizontal sums a 4 x 6 tile)
+// at every size measured, AVX-512, 2 threads, best of 9 (ms): 256 x 1,000 x 1,024 1.75 against 2.27,
+// 64 x 1,000 x 4,096 1.89 against 2.43, 1,024^3 6.5 against 9.1; with AVX2 they are level but for
+// 64 x 1,000 x 4,096 (5.4 against 4.4).
 struct Blocking {
   std::size_t rows, cols;
 };
 
 Blocking blocking_for(const GemmArgs& g) {
-  if (uses_dot_tiles(g.transpose_a, g.transpose_b, g.k, g.alpha, g.beta)) return {96, 512};
   auto round_up = [](std::size_t x, std::size_t to) { return (x + to - 1) / to * to; };
   std::size_t row_blocks = 8, col_blocks = 1;
   for (const std::size_t r : {4, 2, 1}) {
@@ -143,13 +135,6 @@ void gemm_serial(bool transpose_a, bool transpose_b, std::size_t m, std::size_t 
                  float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb,
                  float beta, float* c, std::size_t ldc) {
   const auto& kernels = simd::kernels();
-  if (uses_dot_tiles(transpose_a, transpose_b, k, alpha, beta)) {
-    // Both operands k-contiguous: dot-product tiles, no transposing pack.
-    if (beta == 0.f)
-      for (std::size_t i = 0; i < m; ++i) std::memset(c + i * ldc, 0, n * sizeof(float));
-    kernels.gemm_abt(m, n, k, a, lda, b, ldb, c, ldc);
-    return;
-  }
   kernels.gemm(transpose_a, transpose_b, m, n, k, alpha, a, lda, false, b, ldb, false, beta, c, ldc,
                scratch(ScratchSlot::gemm_pack_a, kernels.gemm_pack_a_floats),
                scratch(ScratchSlot::gemm_pack_b, kernels.gemm_pack_b_floats));

@@ -223,51 +223,6 @@ void run_micro_kernel(size_t height, size_t kc, const float* a_panel, Rows b_pan
   micro_kernel_of_height<A, GemmShape<A>::vectors>(height, kc, a_panel, b_panel, alpha, c, ldc, rows, cols, overwrite);
 }
 
-// C[mr x nr tile] += A rows . B rows over K, both k-contiguous: every accumulator is one vector of
-// partial dot products, reduced at the end. Rows past `rows`/`cols` repeat the last valid one
-// (read, never stored), so edge tiles need no separate code.
-template <class A, size_t mr, size_t nr>
-void dot_tile(size_t K, const float* a, size_t lda, const float* b, size_t ldb, float* c, size_t ldc, size_t rows, size_t cols) {
-  using B = Batch<A>;
-  constexpr size_t w = width<A>;
-  const float* a_row[mr];
-  const float* b_row[nr];
-  for (size_t r = 0; r < mr; ++r) a_row[r] = a + (r < rows ? r : rows - 1) * lda;
-  for (size_t j = 0; j < nr; ++j) b_row[j] = b + (j < cols ? j : cols - 1) * ldb;
-  B acc[mr][nr];
-  clear_tile(acc);
-  size_t k = 0;
-  for (; k + w <= K; k += w) {
-    B av[mr];
-#pragma GCC unroll 8
-    for (size_t r = 0; r < mr; ++r) av[r] = B::load_unaligned(a_row[r] + k);
-#pragma GCC unroll 8
-    for (size_t j = 0; j < nr; ++j) {
-      const B bv = B::load_unaligned(b_row[j] + k);
-#pragma GCC unroll 8
-      for (size_t r = 0; r < mr; ++r) acc[r][j] = xsimd::fma(av[r], bv, acc[r][j]);
-    }
-  }
-  // The last K % w products in scalar: cheaper than a padded vector load per row.
-  for (size_t r = 0; r < rows; ++r)
-    for (size_t j = 0; j < cols; ++j) {
-      float sum = xsimd::hadd(acc[r][j]);
-      for (size_t t = k; t < K; ++t) sum += a_row[r][t] * b_row[j][t];
-      c[r * ldc + j] += sum;
-    }
-}
-
-// C[M,N] += A[M,K] B[N,K]^T with both operands k-contiguous (a weight gradient's dy and columns):
-// no packing, whose transposes would cost more than these products. 4 x 6 tiles on AVX-512
-// (24 accumulators), 3 x 3 with 16 registers.
-template <class A>
-void gemm_abt(size_t M, size_t N, size_t K, const float* a, size_t lda, const float* b, size_t ldb, float* c, size_t ldc) {
-  constexpr size_t mr = width<A> == 16 ? 4 : 3, nr = width<A> == 16 ? 6 : 3;
-  for (size_t j = 0; j < N; j += nr)
-    for (size_t i = 0; i < M; i += mr)
-      dot_tile<A, mr, nr>(K, a + i * lda, lda, b + j * ldb, ldb, c + i * ldc + j, ldc, M - i < mr ? M - i : mr, N - j < nr ? N - j : nr);
-}
-
 // C[rows x cols] += A[rows, K] B[K, cols] with cols <= nv vectors: A's rows (row r at a + a_rows[r])
 // are broadcast one float at a time, element k at k_offsets[k] from there, B's rows are loaded as
 // they are: no packing, no horizontal sums. Rows past `rows` repeat the last valid one (read,

@@ -112,8 +112,6 @@ struct KernelTable {
   void (*gemm_pack_whole_a)(bool transpose_a, size_t M, size_t K, const float* A, size_t lda, float* out);
   size_t (*gemm_packed_a_floats)(size_t M, size_t K);
   size_t gemm_pack_b_floats;
-  // C[M,N] += A[M,K] B[N,K]^T, A and B row-major (both k-contiguous), without packing.
-  void (*gemm_abt)(size_t M, size_t N, size_t K, const float* A, size_t lda, const float* B, size_t ldb, float* C, size_t ldc);
   // dst[j * dst_stride + i] = src[i * src_stride + j] for i < rows, j < cols (e.g. [channels,
   // pixels] to channels last).
   void (*transpose)(size_t rows, size_t cols, const float* src, size_t src_stride, float* dst, size_t dst_stride);

@@ -39,7 +39,6 @@ KernelTable make_table(const char* name) {
   t.gemm_pack_whole_a = &pack_whole_a<A>;
   t.gemm_packed_a_floats = &packed_a_floats<A>;
   t.gemm_pack_b_floats = GemmShape<A>::pack_b_floats;
-  t.gemm_abt = &gemm_abt<A>;
   t.gemm_narrow = &gemm_narrow<A>;
   t.transpose = &transpose<A>;
   t.correlate_valid = &correlate_valid<A>;
