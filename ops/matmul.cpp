@@ -74,14 +74,14 @@ void narrow_gemm(std::size_t batch, const GemmArgs& g) {
   std::vector<std::size_t> a_rows(g.m), k_offsets(g.k);
   for (std::size_t r = 0; r < g.m; ++r) a_rows[r] = g.transpose_a ? r : r * g.lda;
   for (std::size_t k = 0; k < g.k; ++k) k_offsets[k] = g.transpose_a ? k * g.lda : k;
-  // About 16 tasks a product, in multiples of every row tile (6, 8, 12), small enough that a
-  // block of A stays in L2 while each block of 64 columns passes over it.
-  const std::size_t rows_per_task = std::clamp<std::size_t>(((g.m + 15) / 16 + 23) / 24 * 24, 24, 192);
-  const std::size_t blocks = (g.m + rows_per_task - 1) / rows_per_task;
   // Few rows and a long k (the V1 readout's mask gradient, dy^T x: 103 x 225 over 12,288 rows of
-  // x): every block of rows would stream all of B, so k is cut into chunks instead, each into its
-  // own partial C, added in chunk order (the same sums for any thread count).
+  // x): every block of rows would stream all of B, so k is cut into chunks instead, all rows in
+  // each, each into its own partial C, added in chunk order (the same sums for any thread count).
+  // Otherwise about 16 tasks a product, in multiples of every row tile (6, 8, 12), small enough
+  // that a block of A stays in L2 while each block of 64 columns passes over it.
   const std::size_t k_chunks = g.m <= 192 && g.k >= 2048 ? 8 : 1, k_per_chunk = (g.k + k_chunks - 1) / k_chunks;
+  const std::size_t rows_per_task = k_chunks > 1 ? g.m : std::clamp<std::size_t>(((g.m + 15) / 16 + 23) / 24 * 24, 24, 192);
+  const std::size_t blocks = (g.m + rows_per_task - 1) / rows_per_task;
   float* partials = k_chunks > 1 ? scratch(ScratchSlot::partials, batch * k_chunks * g.m * g.n) : nullptr;
   parallel_for(batch * blocks * k_chunks, 1, [&](std::size_t, std::size_t task, std::size_t) {
     const std::size_t chunk = task % k_chunks, block = task / k_chunks % blocks, entry = task / k_chunks / blocks;
