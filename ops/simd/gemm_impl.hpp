@@ -107,7 +107,8 @@ void pack_a(bool transpose, const float* a, size_t lda, size_t mc, size_t kc, fl
     const size_t mr = panel_height<A>(rows);
     float* dst = out + panel * kc;
     if (transpose) {
-      for (size_t k = 0; k < kc; ++k) store<A>(dst + k * mr, load<A>(a + k * lda + panel, rows), rows);
+      for (size_t k = 0; k < kc; ++k)
+        each_batch<A>(rows, [&](size_t r, size_t count) { store<A>(dst + k * mr + r, load<A>(a + k * lda + panel + r, count), count); });
     } else {
       simd::transpose<A>(rows, kc, a + panel * lda, lda, dst, mr);
     }
