@@ -36,22 +36,30 @@ std::vector<std::size_t> resolve_axes(const char* op, const Shape& shape, const 
   return resolved;
 }
 
+// A shape seen around one axis: [outer, n, inner], and the shape without the axis.
+struct AxisView {
+  std::size_t outer, n, inner;
+  Shape reduced;
+};
+
+AxisView view_around(const Shape& shape, std::size_t axis) {
+  AxisView v{1, static_cast<std::size_t>(shape[axis]), 1, shape};
+  for (std::size_t j = 0; j < axis; ++j) v.outer *= static_cast<std::size_t>(shape[j]);
+  for (std::size_t j = axis + 1; j < shape.size(); ++j) v.inner *= static_cast<std::size_t>(shape[j]);
+  v.reduced.erase(v.reduced.begin() + static_cast<std::ptrdiff_t>(axis));
+  return v;
+}
+
 // Reduces one axis (dropping it), scaled: sum with scale 1, mean with 1/n.
 Var reduce_axis(const char* op, const Var& x, std::size_t axis, float scale) {
-  const Shape& shape = x.shape();
-  std::size_t outer = 1, inner = 1;
-  for (std::size_t j = 0; j < axis; ++j) outer *= static_cast<std::size_t>(shape[j]);
-  for (std::size_t j = axis + 1; j < shape.size(); ++j) inner *= static_cast<std::size_t>(shape[j]);
-  const auto n = static_cast<std::size_t>(shape[axis]);
-  Shape reduced = shape;
-  reduced.erase(reduced.begin() + static_cast<std::ptrdiff_t>(axis));
+  const auto [outer, n, inner, reduced] = view_around(x.shape(), axis);
   Tensor y(reduced);
   if (n == 0) {
     y.fill(0.f);
   } else {
     ops::sum_axis_forward(x.value().data(), y.data(), outer, n, inner, scale);
   }
-  return record(op, y, {&x}, [x, outer, n, inner, scale](const Tensor& dy) {
+  return record(op, y, {&x}, [x, outer = outer, n = n, inner = inner, scale](const Tensor& dy) {
     const detail::GradTarget dx = detail::grad_target(x);
     ops::sum_axis_backward(dy.data(), dx.data, dx.overwrite, outer, n, inner, scale);
   });
@@ -97,16 +105,11 @@ Var weighted_sum(const Var& x, const Var& w, int axis) {
   const std::size_t a = resolve_axes("weighted_sum", x.shape(), {axis}).front();
   const Shape trailing(x.shape().begin() + static_cast<std::ptrdiff_t>(a), x.shape().end());
   if (w.shape() != trailing) detail::shape_error("weighted_sum", "w", "x's shape from axis " + std::to_string(axis) + " on, " + shape_string(trailing), w.shape());
-  std::size_t outer = 1, inner = 1;
-  for (std::size_t j = 0; j < a; ++j) outer *= static_cast<std::size_t>(x.shape()[j]);
-  for (std::size_t j = a + 1; j < x.shape().size(); ++j) inner *= static_cast<std::size_t>(x.shape()[j]);
-  const auto n = static_cast<std::size_t>(x.shape()[a]);
-  Shape reduced = x.shape();
-  reduced.erase(reduced.begin() + static_cast<std::ptrdiff_t>(a));
+  const auto [outer, n, inner, reduced] = view_around(x.shape(), a);
   Tensor y(reduced);
   if (n == 0) y.fill(0.f);
   ops::weighted_sum_forward(x.value().data(), w.value().data(), y.data(), outer, n, inner);
-  return record("weighted_sum", y, {&x, &w}, [x, w, outer, n, inner](const Tensor& dy) {
+  return record("weighted_sum", y, {&x, &w}, [x, w, outer = outer, n = n, inner = inner](const Tensor& dy) {
     const detail::GradTarget dx = detail::grad_target(x);
     const detail::GradTarget dw = detail::grad_target(w);
     ops::weighted_sum_backward(x.value().data(), w.value().data(), dy.data(), dx.data, dx.overwrite, dw.data, dw.overwrite, outer, n,
