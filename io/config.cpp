@@ -115,6 +115,7 @@ void read_model(const json& j, const std::string& origin, nn::ModelConfig& m) {
     o.read("bias", m.readout.bias);
     o.read_choice("output", m.readout.output, nn::nonlinearity_names);
     o.read_choice("covariance", m.readout.covariance, nn::covariance_names);
+    o.read_choice("location_init", m.readout.location_init, nn::location_init_names);
     o.read("init_mu_range", m.readout.init_mu_range);
     o.read("init_sigma", m.readout.init_sigma);
     o.read("coordinate_dimensions", m.readout.coordinate_dimensions);
@@ -234,7 +235,7 @@ std::string config_to_json(const Config& c) {
         {"readout",
          {{"kind", nn::to_string(ro.kind)}, {"positive", ro.positive}, {"normalize_features", ro.normalize_features},
           {"bias", ro.bias}, {"output", nn::to_string(ro.output)}, {"covariance", nn::to_string(ro.covariance)},
-          {"init_mu_range", ro.init_mu_range}, {"init_sigma", ro.init_sigma},
+          {"location_init", nn::to_string(ro.location_init)}, {"init_mu_range", ro.init_mu_range}, {"init_sigma", ro.init_sigma},
           {"coordinate_dimensions", ro.coordinate_dimensions}, {"position_hidden_layers", ro.position_hidden_layers},
           {"position_hidden_features", ro.position_hidden_features}}},
         {"penalties",

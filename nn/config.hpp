@@ -27,6 +27,10 @@ struct CoreConfig {
 
 enum class ReadoutKind { factorized, fixed_mask, fully_connected, gaussian, retinotopic };
 enum class GaussianCovariance { full, uncorrelated, isotropic };
+// Where a nonlinear model's readout starts each neuron: at the peak of its smoothed STA (the
+// paper's way), or at the clearer peak of its STA and its contrast energy map (which places
+// complex cells, whose STA is flat).
+enum class LocationInit { sta, sta_or_energy };
 
 struct ReadoutConfig {
   ReadoutKind kind = ReadoutKind::factorized;
@@ -37,6 +41,7 @@ struct ReadoutConfig {
   bool bias = true;
   Nonlinearity output = Nonlinearity::identity;
   GaussianCovariance covariance = GaussianCovariance::full;
+  LocationInit location_init = LocationInit::sta;
   float init_mu_range = 0.1f;  // Gaussian: mu ~ U(-range, range)
   float init_sigma = 1.f;      // Gaussian: Sigma = init_sigma * I
   // Retinotopic: mu_n = tanh(MLP(first coordinate_dimensions cortical coordinates of n)), the MLP
@@ -102,6 +107,8 @@ inline constexpr EnumName<ReadoutKind> readout_kind_names[] = {{"factorized", Re
 inline constexpr EnumName<GaussianCovariance> covariance_names[] = {{"full", GaussianCovariance::full},
                                                                     {"uncorrelated", GaussianCovariance::uncorrelated},
                                                                     {"isotropic", GaussianCovariance::isotropic}};
+inline constexpr EnumName<LocationInit> location_init_names[] = {{"sta", LocationInit::sta},
+                                                                     {"sta_or_energy", LocationInit::sta_or_energy}};
 inline constexpr EnumName<LossKind> loss_names[] = {{"mse", LossKind::mse}, {"poisson", LossKind::poisson}};
 
 template <class E, std::size_t N>
@@ -114,6 +121,7 @@ std::string name_of(const EnumName<E> (&table)[N], E value) {
 inline std::string to_string(Nonlinearity n) { return name_of(nonlinearity_names, n); }
 inline std::string to_string(ReadoutKind k) { return name_of(readout_kind_names, k); }
 inline std::string to_string(GaussianCovariance c) { return name_of(covariance_names, c); }
+inline std::string to_string(LocationInit i) { return name_of(location_init_names, i); }
 inline std::string to_string(LossKind l) { return name_of(loss_names, l); }
 
 }  // namespace ww::nn

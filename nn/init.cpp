@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "nn/clustering.hpp"
+#include "nn/metrics.hpp"
 #include "ops/matmul.hpp"
 #include "ops/parallel.hpp"
 #include "ops/simd/kernel_table.hpp"
@@ -35,21 +36,74 @@ ad::Tensor spike_triggered_average(const ad::Tensor& images, const ad::Tensor& r
   return sta;
 }
 
-std::vector<std::int64_t> sta_locations(const ad::Tensor& sta, std::int64_t out_height, std::int64_t out_width,
-                                        double sd, int size) {
-  const std::int64_t neurons = sta.shape()[0], height = sta.shape()[1], width = sta.shape()[2];
+ad::Tensor contrast_energy_map(const ad::Tensor& images, const ad::Tensor& responses) {
+  const ad::Shape& si = images.shape();
+  if (si.size() != 4) throw std::invalid_argument("contrast_energy_map: images " + ad::shape_string(si) + " must be [B,C,H,W]");
+  const std::int64_t planes = si[0] * si[1], height = si[2], width = si[3], pixels = height * width;
+  // The band-pass image: each pixel less the Gaussian-weighted mean of its surround, the weights
+  // renormalised where the surround leaves the image (zero padding would make every border bright).
+  constexpr double surround_sd = 2.0;
+  constexpr int half = 8;
+  std::array<double, 2 * half + 1> kernel{};
+  for (int i = -half; i <= half; ++i) kernel[static_cast<std::size_t>(i + half)] = std::exp(-0.5 * i * i / (surround_sd * surround_sd));
+  ad::Tensor energy(si);
+  ops::parallel_for(static_cast<std::size_t>(planes), 1, [&](std::size_t, std::size_t begin, std::size_t end) {
+    std::vector<double> rows(static_cast<std::size_t>(pixels)), row_weights(static_cast<std::size_t>(pixels));
+    for (std::size_t plane = begin; plane < end; ++plane) {
+      const float* x = images.data() + plane * static_cast<std::size_t>(pixels);
+      float* e = energy.data() + plane * static_cast<std::size_t>(pixels);
+      for (std::int64_t y = 0; y < height; ++y)
+        for (std::int64_t c = 0; c < width; ++c) {
+          double acc = 0.0, weight = 0.0;
+          for (int k = -half; k <= half; ++k)
+            if (c + k >= 0 && c + k < width) {
+              acc += kernel[static_cast<std::size_t>(k + half)] * x[y * width + c + k];
+              weight += kernel[static_cast<std::size_t>(k + half)];
+            }
+          rows[static_cast<std::size_t>(y * width + c)] = acc;
+          row_weights[static_cast<std::size_t>(y * width + c)] = weight;
+        }
+      double mean = 0.0;
+      for (std::int64_t y = 0; y < height; ++y)
+        for (std::int64_t c = 0; c < width; ++c) {
+          double acc = 0.0, weight = 0.0;
+          for (int k = -half; k <= half; ++k)
+            if (y + k >= 0 && y + k < height) {
+              acc += kernel[static_cast<std::size_t>(k + half)] * rows[static_cast<std::size_t>((y + k) * width + c)];
+              weight += kernel[static_cast<std::size_t>(k + half)] * row_weights[static_cast<std::size_t>((y + k) * width + c)];
+            }
+          const double band = x[y * width + c] - acc / weight;
+          e[y * width + c] = static_cast<float>(band * band);
+          mean += band * band;
+        }
+      // Less its mean over the image: a crop of high contrast everywhere says nothing about where.
+      mean /= static_cast<double>(pixels);
+      for (std::int64_t p = 0; p < pixels; ++p) e[p] = static_cast<float>(e[p] - mean);
+    }
+  });
+  // Centred responses: a neuron's mean response times the mean energy map is no location either.
+  ad::Tensor centred = responses.clone();
+  const ColumnMoments moments = column_moments(responses);
+  const std::int64_t batch = responses.shape()[0], neurons = responses.shape()[1];
+  for (std::int64_t b = 0; b < batch; ++b)
+    for (std::int64_t n = 0; n < neurons; ++n) centred.data()[b * neurons + n] -= static_cast<float>(moments.mean[static_cast<std::size_t>(n)]);
+  return spike_triggered_average(energy, centred);
+}
+
+MapPeaks map_peaks(const ad::Tensor& map, std::int64_t out_height, std::int64_t out_width, double sd, int size) {
+  const std::int64_t neurons = map.shape()[0], height = map.shape()[1], width = map.shape()[2];
   if (out_height > height || out_width > width) {
-    throw std::invalid_argument("sta_locations: output " + std::to_string(out_height) + "x" + std::to_string(out_width) +
-                                " is larger than the STA " + std::to_string(height) + "x" + std::to_string(width));
+    throw std::invalid_argument("map_peaks: output " + std::to_string(out_height) + "x" + std::to_string(out_width) +
+                                " is larger than the map " + std::to_string(height) + "x" + std::to_string(width));
   }
   std::vector<double> kernel(static_cast<std::size_t>(size));
   const int half = size / 2;
   for (int i = 0; i < size; ++i) kernel[static_cast<std::size_t>(i)] = std::exp(-0.5 * (i - half) * (i - half) / (sd * sd));
   const std::int64_t top = (height - out_height) / 2, left = (width - out_width) / 2;
-  std::vector<std::int64_t> locations(static_cast<std::size_t>(neurons));
-  std::vector<double> rows(static_cast<std::size_t>(height * width));
+  MapPeaks peaks{std::vector<std::int64_t>(static_cast<std::size_t>(neurons)), std::vector<double>(static_cast<std::size_t>(neurons))};
+  std::vector<double> rows(static_cast<std::size_t>(height * width)), magnitudes(static_cast<std::size_t>(out_height * out_width));
   for (std::int64_t n = 0; n < neurons; ++n) {
-    const float* s = sta.data() + n * height * width;
+    const float* s = map.data() + n * height * width;
     // Separable smoothing: along rows, then along columns (only where the crop needs it).
     for (std::int64_t y = 0; y < height; ++y)
       for (std::int64_t x = 0; x < width; ++x) {
@@ -68,12 +122,23 @@ std::vector<std::int64_t> sta_locations(const ad::Tensor& sta, std::int64_t out_
           const std::int64_t yy = top + y + k - half;
           if (yy >= 0 && yy < height) acc += kernel[static_cast<std::size_t>(k)] * rows[static_cast<std::size_t>(yy * width + left + x)];
         }
+        magnitudes[static_cast<std::size_t>(y * out_width + x)] = std::fabs(acc);
         if (std::fabs(acc) > best) {
           best = std::fabs(acc);
-          locations[static_cast<std::size_t>(n)] = y * out_width + x;
+          peaks.locations[static_cast<std::size_t>(n)] = y * out_width + x;
         }
       }
+    auto middle = magnitudes.begin() + static_cast<std::ptrdiff_t>(magnitudes.size() / 2);
+    std::nth_element(magnitudes.begin(), middle, magnitudes.end());
+    peaks.clarity[static_cast<std::size_t>(n)] = *middle > 0.0 ? best / *middle : (best > 0.0 ? std::numeric_limits<double>::infinity() : 0.0);
   }
+  return peaks;
+}
+
+std::vector<std::int64_t> clearest_peaks(const MapPeaks& first, const MapPeaks& second) {
+  std::vector<std::int64_t> locations = first.locations;
+  for (std::size_t n = 0; n < locations.size(); ++n)
+    if (second.clarity[n] > first.clarity[n]) locations[n] = second.locations[n];
   return locations;
 }
 
@@ -81,7 +146,7 @@ AlignedKernel align_kernel(const ad::Tensor& sta, std::int64_t k, int rounds) {
   const std::int64_t neurons = sta.shape()[0], height = sta.shape()[1], width = sta.shape()[2];
   if (k > height || k > width) throw std::invalid_argument("align_kernel: a " + std::to_string(k) + "x" + std::to_string(k) + " kernel does not fit the STAs");
   const std::int64_t out_h = height - k + 1, out_w = width - k + 1, plane = height * width;
-  AlignedKernel a{ad::Tensor::zeros({k, k}), sta_locations(sta, out_h, out_w), std::vector<float>(static_cast<std::size_t>(neurons), 0.f)};
+  AlignedKernel a{ad::Tensor::zeros({k, k}), map_peaks(sta, out_h, out_w).locations, std::vector<float>(static_cast<std::size_t>(neurons), 0.f)};
   // The first kernel: the STAs at their peaks, signed by the centre of each cut-out.
   for (std::int64_t n = 0; n < neurons; ++n) {
     const std::int64_t at = a.locations[static_cast<std::size_t>(n)];

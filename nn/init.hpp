@@ -13,11 +13,24 @@ namespace ww::nn {
 // returns [N, H, W].
 ad::Tensor spike_triggered_average(const ad::Tensor& images, const ad::Tensor& responses);
 
-// Each neuron's STA smoothed by a size x size Gaussian of SD `sd` pixels (zero padding), cropped
-// to the central out_height x out_width window (the core's valid output), at its largest |value|:
-// flat indices row * out_width + col.
-std::vector<std::int64_t> sta_locations(const ad::Tensor& sta, std::int64_t out_height, std::int64_t out_width,
-                                        double sd = 2.0, int size = 17);
+// The response-weighted contrast energy: sum_b (y[b,n] - mean_n) e_b / B for the squared band-pass
+// images e_b (each pixel less its Gaussian surround of SD 2 px, squared, less the image's mean),
+// channels averaged: [N, H, W]. A complex cell answers contrast of either sign, so its STA is flat,
+// but this map peaks over its receptive field.
+ad::Tensor contrast_energy_map(const ad::Tensor& images, const ad::Tensor& responses);
+
+// Each neuron's map [N, H, W] (an STA or a contrast energy map) smoothed by a size x size Gaussian
+// of SD `sd` pixels (zero padding), cropped to the central out_height x out_width window (the
+// core's valid output), at its largest |value|: flat indices row * out_width + col, and how clear
+// that peak is (its |value| over the median |value| of the window).
+struct MapPeaks {
+  std::vector<std::int64_t> locations;
+  std::vector<double> clarity;
+};
+MapPeaks map_peaks(const ad::Tensor& map, std::int64_t out_height, std::int64_t out_width, double sd = 2.0, int size = 17);
+
+// Per neuron the location of whichever of two maps' peaks is clearer.
+std::vector<std::int64_t> clearest_peaks(const MapPeaks& first, const MapPeaks& second);
 
 // One shared kernel and every neuron's place in it, estimated together from the STAs [N, H, W] of
 // a population of one linear cell type: starting at the smoothed STA peaks, alternately the
