@@ -87,6 +87,8 @@ struct NonlinearPlan {
                                             ww::nn::ReadoutKind::fully_connected};
   bool glm = true;
   std::vector<float> strength_factors;  // penalties = factor / N (see nonlinear_model_config)
+  // The factorized readout's; the fixed mask is the STA's peak by definition (Batty et al.).
+  ww::nn::LocationInit location_init = ww::nn::LocationInit::sta;
   std::int64_t test_samples = 4096;
   // The paper's schedule; --quick evaluates twice as often, waits 2 evaluations, decays once and
   // stops after 800 steps (the validation loss gains most of its way by then: measured on the
@@ -511,6 +513,7 @@ void run_nonlinear(const std::string& experiment, const NonlinearPlan& plan, con
           std::snprintf(description, sizeof description, "penalties %g / N", static_cast<double>(factor));
           ww::io::Config model = ww::experiments::nonlinear_model_config(types, readout, factor, neurons, seed);
           model.training.schedule = plan.schedule;
+          if (readout == ww::nn::ReadoutKind::factorized) model.model.readout.location_init = plan.location_init;
           return ww::experiments::Candidate{model, description, nullptr};
         };
         const auto fit = [&](const std::string& progress, const Result* kept) {
@@ -674,6 +677,13 @@ int main(int argc, char** argv) {
   app.add_option("--teacher", teacher, "fig5b, fig5e: v1 (Gabor simple and complex cells) or random-cnn")
       ->check(CLI::IsMember({"v1", "random-cnn"}));
   app.add_option("--photos", photos, "fig5b, fig5e: folder of photographs to crop (default: dead-leaves images)");
+  std::string location_init_name = "sta";
+  std::vector<std::string> location_init_names;
+  for (const auto& choice : ww::nn::location_init_names) location_init_names.emplace_back(choice.name);
+  app.add_option("--location-init", location_init_name,
+                 "fig5b, fig5e: where the factorized readout starts each neuron: sta (the paper's: its smoothed STA's peak) or "
+                 "sta_or_energy (the clearer peak of its STA and its contrast energy map, which places complex cells)")
+      ->check(CLI::IsMember(location_init_names));
   std::vector<std::string> recordings;
   std::string config_path;
   app.add_option("--data", recordings,
@@ -714,11 +724,15 @@ int main(int argc, char** argv) {
     std::printf("ww-repro %s%s: %s, %s, %d threads, results in %s\n", experiment.c_str(), quick ? " --quick" : "", population_kind,
                 ww::ops::isa_name(ww::ops::current_isa()), ww::ops::num_threads(), out.c_str());
     // --samples and --models only choose points: a kept point is the same fit whichever run made it.
-    const nlohmann::json run = {{"experiment", experiment}, {"quick", quick}, {"seed", seed}, {"teacher", teacher}, {"photos", photos}};
+    nlohmann::json run = {{"experiment", experiment}, {"quick", quick}, {"seed", seed}, {"teacher", teacher}, {"photos", photos}};
+    // Named only when it is not the paper's, so that runs kept before the option resume as they were.
+    if (location_init_name != "sta") run["location_init"] = location_init_name;
     KeptResults results(out, run, resume);
     std::vector<std::string> figures;
     if (nonlinear) {
       NonlinearPlan plan = nonlinear_plan_for(experiment, quick);
+      for (const auto& choice : ww::nn::location_init_names)
+        if (location_init_name == choice.name) plan.location_init = choice.value;
       if (!samples.empty()) plan.samples = samples;
       if (!models.empty()) select_models(models, plan);
       run_nonlinear(experiment, plan, teacher, photos, seed, out, results, figures);
