@@ -696,6 +696,9 @@ int main(int argc, char** argv) {
   std::vector<std::string> models;
   app.add_option("--samples", samples, "training sample sizes instead of the experiment's (e.g. one point of a full grid)")
       ->check(CLI::Range(std::int64_t{8}, std::int64_t{1} << 24));
+  std::vector<std::int64_t> types;
+  app.add_option("--types", types, "fig5b, fig5e: numbers of cell types instead of the experiment's (e.g. one point of fig5e)")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{64}));
   app.add_option("--models", models,
                  "fit only these models: fig3, fig4, mini: cnn ridge lasso ols; fig5b, fig5e: cnn fixed_mask fully_connected glm");
   bool resume = false;
@@ -706,6 +709,10 @@ int main(int argc, char** argv) {
   if (out.empty()) out = "results/" + experiment;
   if (!recordings.empty() && (experiment != "efficiency" || recordings.size() != 2)) {
     std::fprintf(stderr, "ww-repro: --data takes two recordings (source, target), for the efficiency experiment only\n");
+    return int{ww::tools::bad_input};
+  }
+  if (!types.empty() && experiment != "fig5b" && experiment != "fig5e") {
+    std::fprintf(stderr, "ww-repro: --types is for fig5b and fig5e\n");
     return int{ww::tools::bad_input};
   }
   if (experiment == "efficiency" && !(samples.empty() && models.empty() && !resume)) {
@@ -734,6 +741,7 @@ int main(int argc, char** argv) {
       for (const auto& choice : ww::nn::location_init_names)
         if (location_init_name == choice.name) plan.location_init = choice.value;
       if (!samples.empty()) plan.samples = samples;
+      if (!types.empty()) plan.types = types;
       if (!models.empty()) select_models(models, plan);
       run_nonlinear(experiment, plan, teacher, photos, seed, out, results, figures);
     } else if (experiment == "efficiency" && !recordings.empty()) {
