@@ -36,46 +36,70 @@ ad::Tensor spike_triggered_average(const ad::Tensor& images, const ad::Tensor& r
   return sta;
 }
 
+namespace {
+
+// The Gaussian of SD `sd` pixels over 2 half + 1 taps (not normalised).
+std::vector<double> gaussian_taps(double sd, int half) {
+  std::vector<double> taps(static_cast<std::size_t>(2 * half + 1));
+  for (int i = -half; i <= half; ++i) taps[static_cast<std::size_t>(i + half)] = std::exp(-0.5 * i * i / (sd * sd));
+  return taps;
+}
+
+// `plane` (height x width) smoothed by the separable `taps` (centred) into `out`: each pixel the
+// taps' weighted sum of its neighbours, the taps outside the plane counting as zeros; or, with
+// `mean`, their weighted mean over the taps inside. `rows` is workspace.
+void smooth_plane(const float* plane, std::int64_t height, std::int64_t width, const std::vector<double>& taps, bool mean,
+                  std::vector<double>& rows, std::vector<double>& out) {
+  const std::int64_t half = static_cast<std::int64_t>(taps.size() / 2);
+  // The sum of the taps that fall inside the plane at a coordinate of an axis of `length`.
+  const auto inside = [&](std::int64_t at, std::int64_t length) {
+    double sum = 0.0;
+    for (std::int64_t k = -half; k <= half; ++k)
+      if (at + k >= 0 && at + k < length) sum += taps[static_cast<std::size_t>(k + half)];
+    return sum;
+  };
+  rows.resize(static_cast<std::size_t>(height * width));
+  out.resize(static_cast<std::size_t>(height * width));
+  for (std::int64_t y = 0; y < height; ++y)
+    for (std::int64_t x = 0; x < width; ++x) {
+      double acc = 0.0;
+      for (std::int64_t k = -half; k <= half; ++k)
+        if (x + k >= 0 && x + k < width) acc += taps[static_cast<std::size_t>(k + half)] * plane[y * width + x + k];
+      rows[static_cast<std::size_t>(y * width + x)] = mean ? acc / inside(x, width) : acc;
+    }
+  for (std::int64_t y = 0; y < height; ++y) {
+    const double weight = mean ? inside(y, height) : 1.0;
+    for (std::int64_t x = 0; x < width; ++x) {
+      double acc = 0.0;
+      for (std::int64_t k = -half; k <= half; ++k)
+        if (y + k >= 0 && y + k < height) acc += taps[static_cast<std::size_t>(k + half)] * rows[static_cast<std::size_t>((y + k) * width + x)];
+      out[static_cast<std::size_t>(y * width + x)] = acc / weight;
+    }
+  }
+}
+
+}  // namespace
+
 ad::Tensor contrast_energy_map(const ad::Tensor& images, const ad::Tensor& responses) {
   const ad::Shape& si = images.shape();
   if (si.size() != 4) throw std::invalid_argument("contrast_energy_map: images " + ad::shape_string(si) + " must be [B,C,H,W]");
   const std::int64_t planes = si[0] * si[1], height = si[2], width = si[3], pixels = height * width;
-  // The band-pass image: each pixel less the Gaussian-weighted mean of its surround, the weights
-  // renormalised where the surround leaves the image (zero padding would make every border bright).
-  constexpr double surround_sd = 2.0;
-  constexpr int half = 8;
-  std::array<double, 2 * half + 1> kernel{};
-  for (int i = -half; i <= half; ++i) kernel[static_cast<std::size_t>(i + half)] = std::exp(-0.5 * i * i / (surround_sd * surround_sd));
+  // The band-pass image: each pixel less the Gaussian-weighted mean of its surround (over the
+  // surround inside the image: zero padding would make every border bright).
+  const std::vector<double> surround = gaussian_taps(2.0, 8);
   ad::Tensor energy(si);
   ops::parallel_for(static_cast<std::size_t>(planes), 1, [&](std::size_t, std::size_t begin, std::size_t end) {
-    std::vector<double> rows(static_cast<std::size_t>(pixels)), row_weights(static_cast<std::size_t>(pixels));
+    std::vector<double> rows, blurred;
     for (std::size_t plane = begin; plane < end; ++plane) {
       const float* x = images.data() + plane * static_cast<std::size_t>(pixels);
       float* e = energy.data() + plane * static_cast<std::size_t>(pixels);
-      for (std::int64_t y = 0; y < height; ++y)
-        for (std::int64_t c = 0; c < width; ++c) {
-          double acc = 0.0, weight = 0.0;
-          for (int k = -half; k <= half; ++k)
-            if (c + k >= 0 && c + k < width) {
-              acc += kernel[static_cast<std::size_t>(k + half)] * x[y * width + c + k];
-              weight += kernel[static_cast<std::size_t>(k + half)];
-            }
-          rows[static_cast<std::size_t>(y * width + c)] = acc;
-          row_weights[static_cast<std::size_t>(y * width + c)] = weight;
-        }
+      smooth_plane(x, height, width, surround, true, rows, blurred);
       double mean = 0.0;
-      for (std::int64_t y = 0; y < height; ++y)
-        for (std::int64_t c = 0; c < width; ++c) {
-          double acc = 0.0, weight = 0.0;
-          for (int k = -half; k <= half; ++k)
-            if (y + k >= 0 && y + k < height) {
-              acc += kernel[static_cast<std::size_t>(k + half)] * rows[static_cast<std::size_t>((y + k) * width + c)];
-              weight += kernel[static_cast<std::size_t>(k + half)] * row_weights[static_cast<std::size_t>((y + k) * width + c)];
-            }
-          const double band = x[y * width + c] - acc / weight;
-          e[y * width + c] = static_cast<float>(band * band);
-          mean += band * band;
-        }
+      for (std::int64_t p = 0; p < pixels; ++p) {
+        const double band = x[p] - blurred[static_cast<std::size_t>(p)];
+        e[p] = static_cast<float>(band * band);
+        mean += band * band;
+      }
       // Less its mean over the image: a crop of high contrast everywhere says nothing about where.
       mean /= static_cast<double>(pixels);
       for (std::int64_t p = 0; p < pixels; ++p) e[p] = static_cast<float>(e[p] - mean);
@@ -96,35 +120,19 @@ MapPeaks map_peaks(const ad::Tensor& map, std::int64_t out_height, std::int64_t 
     throw std::invalid_argument("map_peaks: output " + std::to_string(out_height) + "x" + std::to_string(out_width) +
                                 " is larger than the map " + std::to_string(height) + "x" + std::to_string(width));
   }
-  std::vector<double> kernel(static_cast<std::size_t>(size));
-  const int half = size / 2;
-  for (int i = 0; i < size; ++i) kernel[static_cast<std::size_t>(i)] = std::exp(-0.5 * (i - half) * (i - half) / (sd * sd));
+  const std::vector<double> taps = gaussian_taps(sd, size / 2);
   const std::int64_t top = (height - out_height) / 2, left = (width - out_width) / 2;
   MapPeaks peaks{std::vector<std::int64_t>(static_cast<std::size_t>(neurons)), std::vector<double>(static_cast<std::size_t>(neurons))};
-  std::vector<double> rows(static_cast<std::size_t>(height * width)), magnitudes(static_cast<std::size_t>(out_height * out_width));
+  std::vector<double> rows, smoothed, magnitudes(static_cast<std::size_t>(out_height * out_width));
   for (std::int64_t n = 0; n < neurons; ++n) {
-    const float* s = map.data() + n * height * width;
-    // Separable smoothing: along rows, then along columns (only where the crop needs it).
-    for (std::int64_t y = 0; y < height; ++y)
-      for (std::int64_t x = 0; x < width; ++x) {
-        double acc = 0.0;
-        for (int k = 0; k < size; ++k) {
-          const std::int64_t xx = x + k - half;
-          if (xx >= 0 && xx < width) acc += kernel[static_cast<std::size_t>(k)] * s[y * width + xx];
-        }
-        rows[static_cast<std::size_t>(y * width + x)] = acc;
-      }
+    smooth_plane(map.data() + n * height * width, height, width, taps, false, rows, smoothed);
     double best = -1.0;
     for (std::int64_t y = 0; y < out_height; ++y)
       for (std::int64_t x = 0; x < out_width; ++x) {
-        double acc = 0.0;
-        for (int k = 0; k < size; ++k) {
-          const std::int64_t yy = top + y + k - half;
-          if (yy >= 0 && yy < height) acc += kernel[static_cast<std::size_t>(k)] * rows[static_cast<std::size_t>(yy * width + left + x)];
-        }
-        magnitudes[static_cast<std::size_t>(y * out_width + x)] = std::fabs(acc);
-        if (std::fabs(acc) > best) {
-          best = std::fabs(acc);
+        const double magnitude = std::fabs(smoothed[static_cast<std::size_t>((top + y) * width + left + x)]);
+        magnitudes[static_cast<std::size_t>(y * out_width + x)] = magnitude;
+        if (magnitude > best) {
+          best = magnitude;
           peaks.locations[static_cast<std::size_t>(n)] = y * out_width + x;
         }
       }
