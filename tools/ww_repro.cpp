@@ -711,8 +711,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ww-repro: --data takes two recordings (source, target), for the efficiency experiment only\n");
     return int{ww::tools::bad_input};
   }
-  if (!types.empty() && experiment != "fig5b" && experiment != "fig5e") {
-    std::fprintf(stderr, "ww-repro: --types is for fig5b and fig5e\n");
+  if ((!types.empty() || location_init_name != "sta") && experiment != "fig5b" && experiment != "fig5e") {
+    std::fprintf(stderr, "ww-repro: --types and --location-init are for fig5b and fig5e\n");
     return int{ww::tools::bad_input};
   }
   if (experiment == "efficiency" && !(samples.empty() && models.empty() && !resume)) {
@@ -730,7 +730,7 @@ int main(int argc, char** argv) {
                                                                : "linear DoG population (SPEC 4.1)";
     std::printf("ww-repro %s%s: %s, %s, %d threads, results in %s\n", experiment.c_str(), quick ? " --quick" : "", population_kind,
                 ww::ops::isa_name(ww::ops::current_isa()), ww::ops::num_threads(), out.c_str());
-    // --samples and --models only choose points: a kept point is the same fit whichever run made it.
+    // --samples, --types and --models only choose points: a kept point is the same fit whichever run made it.
     nlohmann::json run = {{"experiment", experiment}, {"quick", quick}, {"seed", seed}, {"teacher", teacher}, {"photos", photos}};
     // Named only when it is not the paper's, so that runs kept before the option resume as they were.
     if (location_init_name != "sta") run["location_init"] = location_init_name;
