@@ -28,9 +28,9 @@ struct CoreConfig {
 enum class ReadoutKind { factorized, fixed_mask, fully_connected, gaussian, retinotopic };
 enum class GaussianCovariance { full, uncorrelated, isotropic };
 // Where a nonlinear model's readout starts each neuron: at the peak of its smoothed STA (the
-// paper's way), or at the clearer peak of its STA and its contrast energy map (which places
-// complex cells, whose STA is flat).
-enum class LocationInit { sta, sta_or_energy };
+// paper's way), or where its STA and its contrast energy map stand out most together (which
+// places complex cells, whose STA is flat; nn::map_peaks).
+enum class LocationInit { sta, sta_and_energy };
 
 struct ReadoutConfig {
   ReadoutKind kind = ReadoutKind::factorized;
@@ -108,7 +108,7 @@ inline constexpr EnumName<GaussianCovariance> covariance_names[] = {{"full", Gau
                                                                     {"uncorrelated", GaussianCovariance::uncorrelated},
                                                                     {"isotropic", GaussianCovariance::isotropic}};
 inline constexpr EnumName<LocationInit> location_init_names[] = {{"sta", LocationInit::sta},
-                                                                     {"sta_or_energy", LocationInit::sta_or_energy}};
+                                                                     {"sta_and_energy", LocationInit::sta_and_energy}};
 inline constexpr EnumName<LossKind> loss_names[] = {{"mse", LossKind::mse}, {"poisson", LossKind::poisson}};
 
 template <class E, std::size_t N>

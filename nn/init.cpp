@@ -114,47 +114,47 @@ ad::Tensor contrast_energy_map(const ad::Tensor& images, const ad::Tensor& respo
   return spike_triggered_average(energy, centred);
 }
 
-MapPeaks map_peaks(const ad::Tensor& map, std::int64_t out_height, std::int64_t out_width, double sd, int size) {
-  const std::int64_t neurons = map.shape()[0], height = map.shape()[1], width = map.shape()[2];
+std::vector<std::int64_t> map_peaks(const std::vector<ad::Tensor>& maps, std::int64_t out_height, std::int64_t out_width, double sd,
+                                    int size) {
+  if (maps.empty()) throw std::invalid_argument("map_peaks: no maps");
+  const std::int64_t neurons = maps.front().shape()[0], height = maps.front().shape()[1], width = maps.front().shape()[2];
+  for (const ad::Tensor& map : maps)
+    if (map.shape() != maps.front().shape())
+      throw std::invalid_argument("map_peaks: maps " + ad::shape_string(map.shape()) + " and " + ad::shape_string(maps.front().shape()) +
+                                  " differ");
   if (out_height > height || out_width > width) {
     throw std::invalid_argument("map_peaks: output " + std::to_string(out_height) + "x" + std::to_string(out_width) +
                                 " is larger than the map " + std::to_string(height) + "x" + std::to_string(width));
   }
   const std::vector<double> taps = gaussian_taps(sd, size / 2);
   const std::int64_t top = (height - out_height) / 2, left = (width - out_width) / 2;
-  MapPeaks peaks{std::vector<std::int64_t>(static_cast<std::size_t>(neurons)), std::vector<double>(static_cast<std::size_t>(neurons))};
-  std::vector<double> rows, smoothed, magnitudes(static_cast<std::size_t>(out_height * out_width));
+  const std::size_t window = static_cast<std::size_t>(out_height * out_width);
+  std::vector<std::int64_t> peaks(static_cast<std::size_t>(neurons));
+  std::vector<double> rows, smoothed, magnitudes(window), sorted(window), standing_out(window);
   for (std::int64_t n = 0; n < neurons; ++n) {
-    smooth_plane(map.data() + n * height * width, height, width, taps, false, rows, smoothed);
-    double best = -1.0;
-    for (std::int64_t y = 0; y < out_height; ++y)
-      for (std::int64_t x = 0; x < out_width; ++x) {
-        const double magnitude = std::fabs(smoothed[static_cast<std::size_t>((top + y) * width + left + x)]);
-        magnitudes[static_cast<std::size_t>(y * out_width + x)] = magnitude;
-        if (magnitude > best) {
-          best = magnitude;
-          peaks.locations[static_cast<std::size_t>(n)] = y * out_width + x;
-        }
-      }
-    auto middle = magnitudes.begin() + static_cast<std::ptrdiff_t>(magnitudes.size() / 2);
-    std::nth_element(magnitudes.begin(), middle, magnitudes.end());
-    peaks.clarity[static_cast<std::size_t>(n)] = *middle > 0.0 ? best / *middle : (best > 0.0 ? std::numeric_limits<double>::infinity() : 0.0);
+    std::fill(standing_out.begin(), standing_out.end(), 0.0);
+    for (const ad::Tensor& map : maps) {
+      smooth_plane(map.data() + n * height * width, height, width, taps, false, rows, smoothed);
+      for (std::int64_t y = 0; y < out_height; ++y)
+        for (std::int64_t x = 0; x < out_width; ++x)
+          magnitudes[static_cast<std::size_t>(y * out_width + x)] = std::fabs(smoothed[static_cast<std::size_t>((top + y) * width + left + x)]);
+      sorted = magnitudes;
+      const auto middle = sorted.begin() + static_cast<std::ptrdiff_t>(window / 2);
+      std::nth_element(sorted.begin(), middle, sorted.end());
+      const double scale = *middle > 0.0 ? *middle : *std::max_element(sorted.begin(), sorted.end());
+      if (scale > 0.0)
+        for (std::size_t p = 0; p < window; ++p) standing_out[p] += magnitudes[p] / scale;
+    }
+    peaks[static_cast<std::size_t>(n)] = std::max_element(standing_out.begin(), standing_out.end()) - standing_out.begin();
   }
   return peaks;
-}
-
-std::vector<std::int64_t> clearest_peaks(const MapPeaks& first, const MapPeaks& second) {
-  std::vector<std::int64_t> locations = first.locations;
-  for (std::size_t n = 0; n < locations.size(); ++n)
-    if (second.clarity[n] > first.clarity[n]) locations[n] = second.locations[n];
-  return locations;
 }
 
 AlignedKernel align_kernel(const ad::Tensor& sta, std::int64_t k, int rounds) {
   const std::int64_t neurons = sta.shape()[0], height = sta.shape()[1], width = sta.shape()[2];
   if (k > height || k > width) throw std::invalid_argument("align_kernel: a " + std::to_string(k) + "x" + std::to_string(k) + " kernel does not fit the STAs");
   const std::int64_t out_h = height - k + 1, out_w = width - k + 1, plane = height * width;
-  AlignedKernel a{ad::Tensor::zeros({k, k}), map_peaks(sta, out_h, out_w).locations, std::vector<float>(static_cast<std::size_t>(neurons), 0.f)};
+  AlignedKernel a{ad::Tensor::zeros({k, k}), map_peaks({sta}, out_h, out_w), std::vector<float>(static_cast<std::size_t>(neurons), 0.f)};
   // The first kernel: the STAs at their peaks, signed by the centre of each cut-out.
   for (std::int64_t n = 0; n < neurons; ++n) {
     const std::int64_t at = a.locations[static_cast<std::size_t>(n)];

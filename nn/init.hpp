@@ -19,18 +19,15 @@ ad::Tensor spike_triggered_average(const ad::Tensor& images, const ad::Tensor& r
 // but this map peaks over its receptive field.
 ad::Tensor contrast_energy_map(const ad::Tensor& images, const ad::Tensor& responses);
 
-// Each neuron's map [N, H, W] (an STA or a contrast energy map) smoothed by a size x size Gaussian
-// of SD `sd` pixels (zero padding), cropped to the central out_height x out_width window (the
-// core's valid output), at its largest |value|: flat indices row * out_width + col, and how clear
-// that peak is (its |value| over the median |value| of the window).
-struct MapPeaks {
-  std::vector<std::int64_t> locations;
-  std::vector<double> clarity;
-};
-MapPeaks map_peaks(const ad::Tensor& map, std::int64_t out_height, std::int64_t out_width, double sd = 2.0, int size = 17);
-
-// Per neuron the location of whichever of two maps' peaks is clearer.
-std::vector<std::int64_t> clearest_peaks(const MapPeaks& first, const MapPeaks& second);
+// Where each neuron's maps [N, H, W] (its STA, its contrast energy map) stand out most together:
+// each map smoothed by a size x size Gaussian of SD `sd` pixels (zero padding) and cropped to the
+// central out_height x out_width window (the core's valid output), each place's |value| over the
+// median |value| of the window (so maps in different units weigh alike; a map whose median is 0
+// counts over its largest |value|), summed over the maps. Returns each neuron's place of the
+// largest sum as row * out_width + col; with one map, the peak of its |value|. A simple cell's STA
+// and energy map peak at its place together; a complex cell's energy map alone.
+std::vector<std::int64_t> map_peaks(const std::vector<ad::Tensor>& maps, std::int64_t out_height, std::int64_t out_width,
+                                    double sd = 2.0, int size = 17);
 
 // One shared kernel and every neuron's place in it, estimated together from the STAs [N, H, W] of
 // a population of one linear cell type: starting at the smoothed STA peaks, alternately the

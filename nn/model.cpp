@@ -176,11 +176,10 @@ void Model::initialize_from_data(const ad::Tensor& raw_images, const ad::Tensor&
   const ad::Tensor sta = spike_triggered_average(images, responses);
   const std::int64_t types = config_.core.layers.front().channels;
   if (!linear_kernels() || static_cast<std::int64_t>(sd.size()) < types) {
-    const MapPeaks sta_peaks = map_peaks(sta, features.height, features.width);
     recording.readout->init_locations(
-        config_.readout.location_init == LocationInit::sta
-            ? sta_peaks.locations
-            : clearest_peaks(sta_peaks, map_peaks(contrast_energy_map(images, responses), features.height, features.width)),
+        map_peaks(config_.readout.location_init == LocationInit::sta ? std::vector<ad::Tensor>{sta}
+                                                                     : std::vector<ad::Tensor>{sta, contrast_energy_map(images, responses)},
+                  features.height, features.width),
         sd);
     return;
   }

@@ -233,7 +233,7 @@ TEST_CASE("ww-repro --samples and --models run a chosen point of an experiment's
   CHECK(unknown.output.find("'glm' is not a model of this experiment (cnn, ridge, lasso, ols)") != std::string::npos);
   CHECK(run("ww-repro", {"efficiency", "--samples", "64", "--out", dir}).exit_code == 2);
   // Cell types and where the factorized readout starts are fig5b's and fig5e's choices only.
-  for (const std::vector<std::string>& args : {std::vector<std::string>{"fig3", "--types", "4"}, {"mini", "--location-init", "sta_or_energy"}}) {
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"fig3", "--types", "4"}, {"mini", "--location-init", "sta_and_energy"}}) {
     std::vector<std::string> with_out = args;
     with_out.insert(with_out.end(), {"--out", dir});
     const CommandResult refused = run("ww-repro", with_out);

@@ -682,7 +682,7 @@ int main(int argc, char** argv) {
   for (const auto& choice : ww::nn::location_init_names) location_init_names.emplace_back(choice.name);
   app.add_option("--location-init", location_init_name,
                  "fig5b, fig5e: where the factorized readout starts each neuron: sta (the paper's: its smoothed STA's peak) or "
-                 "sta_or_energy (the clearer peak of its STA and its contrast energy map, which places complex cells)")
+                 "sta_and_energy (where its STA and its contrast energy map stand out most together, which places complex cells)")
       ->check(CLI::IsMember(location_init_names));
   std::vector<std::string> recordings;
   std::string config_path;
