@@ -131,9 +131,11 @@ std::vector<std::int64_t> map_peaks(const std::vector<ad::Tensor>& maps, std::in
   const std::size_t window = static_cast<std::size_t>(out_height * out_width);
   std::vector<std::int64_t> peaks(static_cast<std::size_t>(neurons));
   std::vector<double> rows, smoothed, magnitudes(window), sorted(window), standing_out(window);
+  std::vector<std::size_t> own_peaks(maps.size());
   for (std::int64_t n = 0; n < neurons; ++n) {
     std::fill(standing_out.begin(), standing_out.end(), 0.0);
-    for (const ad::Tensor& map : maps) {
+    for (std::size_t m = 0; m < maps.size(); ++m) {
+      const ad::Tensor& map = maps[m];
       smooth_plane(map.data() + n * height * width, height, width, taps, false, rows, smoothed);
       for (std::int64_t y = 0; y < out_height; ++y)
         for (std::int64_t x = 0; x < out_width; ++x)
@@ -144,8 +146,13 @@ std::vector<std::int64_t> map_peaks(const std::vector<ad::Tensor>& maps, std::in
       const double scale = *middle > 0.0 ? *middle : *std::max_element(sorted.begin(), sorted.end());
       if (scale > 0.0)
         for (std::size_t p = 0; p < window; ++p) standing_out[p] += magnitudes[p] / scale;
+      own_peaks[m] = static_cast<std::size_t>(std::max_element(magnitudes.begin(), magnitudes.end()) - magnitudes.begin());
     }
-    peaks[static_cast<std::size_t>(n)] = std::max_element(standing_out.begin(), standing_out.end()) - standing_out.begin();
+    // The best of the maps' own peaks, not the peak of the sum: a sum of a sharp and a broad map
+    // peaks between them, and the start should be where one map is sharpest.
+    const std::size_t best = *std::max_element(own_peaks.begin(), own_peaks.end(),
+                                               [&](std::size_t a, std::size_t b) { return standing_out[a] < standing_out[b]; });
+    peaks[static_cast<std::size_t>(n)] = static_cast<std::int64_t>(best);
   }
   return peaks;
 }

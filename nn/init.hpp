@@ -23,9 +23,10 @@ ad::Tensor contrast_energy_map(const ad::Tensor& images, const ad::Tensor& respo
 // each map smoothed by a size x size Gaussian of SD `sd` pixels (zero padding) and cropped to the
 // central out_height x out_width window (the core's valid output), each place's |value| over the
 // median |value| of the window (so maps in different units weigh alike; a map whose median is 0
-// counts over its largest |value|), summed over the maps. Returns each neuron's place of the
-// largest sum as row * out_width + col; with one map, the peak of its |value|. A simple cell's STA
-// and energy map peak at its place together; a complex cell's energy map alone.
+// counts over its largest |value|), summed over the maps. Returns, of the maps' own peaks (largest
+// |value|), the one where that sum is largest, as row * out_width + col; with one map, its peak.
+// A simple cell's STA and energy map stand out at its place together; a complex cell's energy
+// map alone.
 std::vector<std::int64_t> map_peaks(const std::vector<ad::Tensor>& maps, std::int64_t out_height, std::int64_t out_width,
                                     double sd = 2.0, int size = 17);
 
