@@ -346,7 +346,7 @@ TEST_CASE("contrast energy maps place complex cells, whose STAs are flat; STA an
   const ad::Tensor sta_map = spike_triggered_average(x, responses), energy_map = contrast_energy_map(x, responses);
   const std::vector<std::int64_t> sta = map_peaks({sta_map}, out, out), energy = map_peaks({energy_map}, out, out);
   const std::vector<std::int64_t> chosen = map_peaks({sta_map, energy_map}, out, out);
-  std::int64_t linear_by_sta = 0, complex_by_sta = 0, complex_by_energy = 0, linear_chosen = 0, complex_chosen = 0;
+  std::int64_t linear_by_sta = 0, complex_by_sta = 0, complex_by_energy = 0, linear_chosen = 0, complex_chosen = 0, own_peaks = 0;
   for (std::int64_t n = 0; n < neurons; ++n) {
     const std::vector<std::int64_t> truth{places[static_cast<std::size_t>(n)]};
     const auto placed = [&](std::int64_t where) { return placed_within_a_pixel({where}, truth, out); };
@@ -354,7 +354,10 @@ TEST_CASE("contrast energy maps place complex cells, whose STAs are flat; STA an
     (n % 2 == 0 ? linear_by_sta : complex_by_sta) += placed(sta[i]);
     if (n % 2 == 1) complex_by_energy += placed(energy[i]);
     (n % 2 == 0 ? linear_chosen : complex_chosen) += placed(chosen[i]);
+    own_peaks += chosen[i] == sta[i] || chosen[i] == energy[i];
   }
+  // Each start is one map's own peak, never a place between a sharp map's peak and a broad one's.
+  CHECK(own_peaks == neurons);
   MESSAGE("of 30 linear / 30 complex within 1 px: STA " << linear_by_sta << " / " << complex_by_sta << ", energy - / " << complex_by_energy
                                                           << ", together " << linear_chosen << " / " << complex_chosen);
   CHECK(linear_by_sta >= 28);
