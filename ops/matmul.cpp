@@ -24,9 +24,9 @@ struct GemmArgs {
   std::size_t ldc, c_stride;
 };
 
-// The blocks of C that one task each computes. Each task packs its block's rows of A and columns
-// of B, so C is cut into eight nearly equal blocks (rows in multiples of 12, columns of 32: every
-// micro-kernel's tile) along whichever axes copy the least: a product of M x K by K x N cut into
+// Batches of products (and products too large to pack once, below): the blocks of C that one task
+// each computes. Each task packs its block's rows of A and columns of B, so C is cut into eight
+// nearly equal blocks (rows in multiples of 12, columns of 32: every micro-kernel's tile) along whichever axes copy the least: a product of M x K by K x N cut into
 // r x c blocks packs K (M c + N r) floats. (Blocks of 96 rows packed the readout's 11.5 MB mask 43
 // times per backward; a block of 64 of 256 rows left one of two threads idle for a third of the
 // product.) Both operands k-contiguous (A B^T) take the same path: since panels are packed with
@@ -104,11 +104,70 @@ void narrow_gemm(std::size_t batch, const GemmArgs& g) {
     }
 }
 
+// One large product packs B once and A in chunks of rows (at most 4 MB each), all threads sharing
+// the packing, and then hands out small tiles of C, at least 32 a chunk, as threads come free.
+// (Eight fixed blocks, each packing its own rows of A and columns of B, packed the readout's
+// 256 x 1,000 x 1,024 A four times and B twice, ~15% of its time, and one thread's last block was
+// the other's idle tail.) Batches of products, and products whose packed B would take more than
+// 32 MB, keep the blocks.
+bool packed_once(std::size_t batch, const GemmArgs& g) {
+  return batch == 1 && g.m * g.n * g.k >= (std::size_t{1} << 23) && simd::kernels().gemm_packed_b_floats(g.k, g.n) <= (std::size_t{1} << 23);
+}
+
+// Tiles of C as large as leave 32 of them in `rows` x `cols`: columns halved down to 128, then
+// rows down to 24 (multiples of every micro-kernel's 12 rows and 32 columns).
+Blocking shared_tiles(std::size_t rows, std::size_t cols) {
+  Blocking tile{96, std::min<std::size_t>((cols + 31) / 32 * 32, 1024)};
+  const auto count = [&] { return ((rows + tile.rows - 1) / tile.rows) * ((cols + tile.cols - 1) / tile.cols); };
+  while (count() < 32 && (tile.cols > 128 || tile.rows > 24)) {
+    if (tile.cols > 128) {
+      tile.cols = (tile.cols / 2 + 31) / 32 * 32;
+    } else {
+      tile.rows /= 2;
+    }
+  }
+  return tile;
+}
+
+void gemm_packed_once(const GemmArgs& g) {
+  const auto& kernels = simd::kernels();
+  constexpr std::size_t pack_rows = 96, pack_cols = 128;
+  const std::size_t chunk_rows = std::max<std::size_t>(pack_rows, (std::size_t{1} << 20) / g.k / pack_rows * pack_rows);
+  // The tasks use no scratch.
+  float* a = scratch(ScratchSlot::whole_a, kernels.gemm_packed_a_floats(std::min(chunk_rows, g.m), g.k));
+  float* b = scratch(ScratchSlot::whole_b, kernels.gemm_packed_b_floats(g.k, g.n));
+  for (std::size_t first_row = 0; first_row < g.m; first_row += chunk_rows) {
+    const std::size_t rows = std::min(chunk_rows, g.m - first_row);
+    const float* a_rows = g.transpose_a ? g.a + first_row : g.a + first_row * g.lda;
+    const std::size_t a_parts = (rows + pack_rows - 1) / pack_rows, b_parts = first_row == 0 ? (g.n + pack_cols - 1) / pack_cols : 0;
+    parallel_for(a_parts + b_parts, 1, [&](std::size_t, std::size_t part, std::size_t) {
+      if (part < a_parts) {
+        const std::size_t first = part * pack_rows;
+        kernels.gemm_pack_a_rows(g.transpose_a, rows, g.k, a_rows, g.lda, first, std::min(pack_rows, rows - first), a);
+      } else {
+        const std::size_t first = (part - a_parts) * pack_cols;
+        kernels.gemm_pack_b_columns(g.transpose_b, g.k, g.n, g.b, g.ldb, first, std::min(pack_cols, g.n - first), b);
+      }
+    });
+    const Blocking tile = shared_tiles(rows, g.n);
+    const std::size_t row_tiles = (rows + tile.rows - 1) / tile.rows, col_tiles = (g.n + tile.cols - 1) / tile.cols;
+    parallel_for(row_tiles * col_tiles, 1, [&](std::size_t, std::size_t index, std::size_t) {
+      const std::size_t row = index / col_tiles * tile.rows, col = index % col_tiles * tile.cols;
+      kernels.gemm_packed_block(rows, g.n, g.k, g.alpha, a, b, g.beta, g.c + first_row * g.ldc, g.ldc, row,
+                                std::min(tile.rows, rows - row), col, std::min(tile.cols, g.n - col));
+    });
+  }
+}
+
 // Runs `batch` products, each cut into blocks of C, as one parallel loop.
 void batched_gemm(std::size_t batch, const GemmArgs& g) {
   if (g.m == 0 || g.n == 0) return;
   if (narrow_product(g)) {
     narrow_gemm(batch, g);
+    return;
+  }
+  if (packed_once(batch, g)) {
+    gemm_packed_once(g);
     return;
   }
   const auto [block_rows, block_cols] = blocking_for(g);
@@ -143,7 +202,7 @@ void gemm_serial(bool transpose_a, bool transpose_b, std::size_t m, std::size_t 
 PackedA pack_a(bool transpose_a, std::size_t m, std::size_t k, const float* a, std::size_t lda) {
   const auto& kernels = simd::kernels();
   float* packed = scratch(ScratchSlot::packed_a, kernels.gemm_packed_a_floats(m, k));
-  kernels.gemm_pack_whole_a(transpose_a, m, k, a, lda, packed);
+  kernels.gemm_pack_a_rows(transpose_a, m, k, a, lda, 0, m, packed);
   return {packed, m, k};
 }
 

@@ -309,6 +309,13 @@ size_t k_step(size_t K) {
   return (K + blocks - 1) / blocks;
 }
 
+// pack(pc, kc) for each block of K [pc, pc + kc), in order: how a whole packed operand is laid out.
+template <class A, class Pack>
+void for_each_k_block(size_t K, Pack&& pack) {
+  const size_t step = k_step<A>(K);
+  for (size_t pc = 0; pc < K; pc += step) pack(pc, K - pc < step ? K - pc : step);
+}
+
 // The rows one block of K of a whole packed A takes: full panels, then a shorter last one.
 template <class A>
 size_t packed_rows(size_t M) {
@@ -321,13 +328,35 @@ size_t packed_a_floats(size_t M, size_t K) {
   return packed_rows<A>(M) * K;
 }
 
-// All of op(A) [M, K] packed as gemm reads it: block after block of K, each M rows of panels
-// (the panels of gemm's blocks of mc rows, as mc is a multiple of mr).
+// op(A) [M, K] packed whole as gemm reads it: block after block of K, each M rows of panels (the
+// panels of gemm's blocks of mc rows, as mc is a multiple of mr). Packs rows [first, first + count)
+// only (first a multiple of mr; count a multiple of mr or reaching M), so threads can share it.
 template <class A>
-void pack_whole_a(bool transpose, size_t M, size_t K, const float* a, size_t lda, float* out) {
-  const size_t step = k_step<A>(K);
-  for (size_t pc = 0; pc < K; pc += step)
-    pack_a<A>(transpose, transpose ? a + pc * lda : a + pc, lda, M, K - pc < step ? K - pc : step, out + pc * packed_rows<A>(M));
+void pack_a_rows(bool transpose, size_t M, size_t K, const float* a, size_t lda, size_t first, size_t count, float* out) {
+  for_each_k_block<A>(K, [&](size_t pc, size_t kc) {
+    pack_a<A>(transpose, transpose ? a + pc * lda + first : a + first * lda + pc, lda, count, kc, out + pc * packed_rows<A>(M) + first * kc);
+  });
+}
+
+// The columns one block of K of a whole packed B takes: N in panels of nr.
+template <class A>
+size_t packed_columns(size_t N) {
+  constexpr size_t nr = GemmShape<A>::nr;
+  return (N + nr - 1) / nr * nr;
+}
+
+template <class A>
+size_t packed_b_floats(size_t K, size_t N) {
+  return K * packed_columns<A>(N);
+}
+
+// op(B) [K, N] packed whole: block after block of K, each N columns of panels. Packs columns
+// [first, first + count) only (first a multiple of nr).
+template <class A>
+void pack_b_columns(bool transpose, size_t K, size_t N, const float* b, size_t ldb, size_t first, size_t count, float* out) {
+  for_each_k_block<A>(K, [&](size_t pc, size_t kc) {
+    pack_b<A>(transpose, transpose ? b + first * ldb + pc : b + pc * ldb + first, ldb, kc, count, out + pc * packed_columns<A>(N) + first * kc);
+  });
 }
 
 // C = beta C: beta 0 zeroes C (the first block of K then overwrites it without reading it).
@@ -344,12 +373,12 @@ void scale_c(size_t M, size_t N, float beta, float* c, size_t ldc) {
   }
 }
 
-// The blocked loops of a GEMM whose A is packed (or packed here, block by block) and whose B panels
-// are where b_panels(pc, kc, jc, nc) says: each call returns a function of jr giving the panel
-// of B's rows [pc, pc + kc) from column jc + jr.
-template <class A, class BPanels>
-void gemm_blocks(bool transpose_a, size_t M, size_t N, size_t K, float alpha, const float* a, size_t lda, bool a_packed, float beta,
-                 float* c, size_t ldc, float* pack_a_buffer, BPanels&& b_panels) {
+// The blocked loops of a GEMM whose A panels are where a_panels(pc, kc, ic, mc) says (rows
+// [ic, ic + mc) of the block of K [pc, pc + kc), packed or packed there and then) and whose B panels
+// are where b_panels(pc, kc, jc, nc) says: each call returns a function of jr giving the panel of
+// B's rows [pc, pc + kc) from column jc + jr.
+template <class A, class APanels, class BPanels>
+void gemm_blocks(size_t M, size_t N, size_t K, float alpha, float beta, float* c, size_t ldc, APanels&& a_panels, BPanels&& b_panels) {
   using S = GemmShape<A>;
   if (beta != 1.f && (beta != 0.f || K == 0)) scale_c<A>(M, N, beta, c, ldc);
   if (K == 0) return;
@@ -361,23 +390,24 @@ void gemm_blocks(bool transpose_a, size_t M, size_t N, size_t K, float alpha, co
       const auto panel_at = b_panels(pc, kc, jc, nc);
       for (size_t ic = 0; ic < M; ic += S::mc) {
         const size_t mc = M - ic < S::mc ? M - ic : S::mc;
-        const float* a_panels = pack_a_buffer;
-        if (a_packed) {
-          a_panels = a + pc * packed_rows<A>(M) + ic * kc;
-        } else {
-          pack_a<A>(transpose_a, transpose_a ? a + pc * lda + ic : a + ic * lda + pc, lda, mc, kc, pack_a_buffer);
-        }
+        const float* a_block = a_panels(pc, kc, ic, mc);
         for (size_t jr = 0; jr < nc; jr += S::nr) {
           const size_t cols = nc - jr < S::nr ? nc - jr : S::nr;
           for (size_t ir = 0; ir < mc; ir += S::mr) {
             const size_t rows = mc - ir < S::mr ? mc - ir : S::mr;
-            run_micro_kernel<A>(panel_height<A>(rows), kc, a_panels + ir * kc, panel_at(jr), alpha, c + (ic + ir) * ldc + jc + jr, ldc,
+            run_micro_kernel<A>(panel_height<A>(rows), kc, a_block + ir * kc, panel_at(jr), alpha, c + (ic + ir) * ldc + jc + jr, ldc,
                                 rows, cols, beta == 0.f && pc == 0);
           }
         }
       }
     }
   }
+}
+
+// The panels of a whole packed A (pack_a_rows) of M rows, from row `first` on.
+template <class A>
+auto whole_a_panels(const float* a, size_t M, size_t first) {
+  return [=](size_t pc, size_t kc, size_t ic, size_t) { return a + pc * packed_rows<A>(M) + (first + ic) * kc; };
 }
 
 template <class A>
@@ -388,21 +418,38 @@ void gemm(bool transpose_a, bool transpose_b, size_t M, size_t N, size_t K, floa
   // micro-kernels once, and copying it into panels first cost a quarter of a convolution's
   // forward product (64 x 1,296 x 800).
   const bool b_in_place = b_padded && !transpose_b && M <= GemmShape<A>::mc;
-  gemm_blocks<A>(transpose_a, M, N, K, alpha, a, lda, a_packed, beta, c, ldc, pack_a_buffer, [&](size_t pc, size_t kc, size_t jc, size_t nc) {
+  const auto b_panels = [&](size_t pc, size_t kc, size_t jc, size_t nc) {
     const float* b_block = transpose_b ? b + jc * ldb + pc : b + pc * ldb + jc;
     if (!b_in_place) pack_b<A>(transpose_b, b_block, ldb, kc, nc, pack_b_buffer);
     return [=](size_t jr) {
       return b_in_place ? StridedRows{b_block + jr, ldb} : StridedRows{pack_b_buffer + jr * kc, GemmShape<A>::nr};
     };
-  });
+  };
+  if (a_packed) return gemm_blocks<A>(M, N, K, alpha, beta, c, ldc, whole_a_panels<A>(a, M, 0), b_panels);
+  gemm_blocks<A>(M, N, K, alpha, beta, c, ldc, [&](size_t pc, size_t kc, size_t ic, size_t mc) {
+    pack_a<A>(transpose_a, transpose_a ? a + pc * lda + ic : a + ic * lda + pc, lda, mc, kc, pack_a_buffer);
+    return static_cast<const float*>(pack_a_buffer);
+  }, b_panels);
 }
 
 template <class A>
 void gemm_gathered(size_t M, size_t N, size_t K, const float* a_packed, const float* b, const size_t* b_rows, float beta, float* c,
                    size_t ldc) {
-  gemm_blocks<A>(false, M, N, K, 1.f, a_packed, 0, true, beta, c, ldc, nullptr, [&](size_t pc, size_t, size_t jc, size_t) {
+  gemm_blocks<A>(M, N, K, 1.f, beta, c, ldc, whole_a_panels<A>(a_packed, M, 0), [&](size_t pc, size_t, size_t jc, size_t) {
     return [=](size_t jr) { return GatheredRows{b + jc + jr, b_rows + pc}; };
   });
+}
+
+// Rows [row, row + rows) x columns [col, col + cols) of C [M, N] = beta C + alpha A B, A and B packed
+// whole (pack_a_rows, pack_b_columns); row a multiple of mr, col of nr.
+template <class A>
+void gemm_packed_block(size_t M, size_t N, size_t K, float alpha, const float* a_packed, const float* b_packed, float beta, float* c,
+                       size_t ldc, size_t row, size_t rows, size_t col, size_t cols) {
+  gemm_blocks<A>(rows, cols, K, alpha, beta, c + row * ldc + col, ldc, whole_a_panels<A>(a_packed, M, row),
+                 [&](size_t pc, size_t kc, size_t jc, size_t) {
+                   const float* panels = b_packed + pc * packed_columns<A>(N) + (col + jc) * kc;
+                   return [=](size_t jr) { return StridedRows{panels + jr * kc, GemmShape<A>::nr}; };
+                 });
 }
 
 }  // namespace

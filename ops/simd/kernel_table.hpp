@@ -96,22 +96,33 @@ struct KernelTable {
   // Serial GEMM: C[M,N] = beta * C + alpha * op(A) op(B), op = transpose when the flag is set;
   // lda/ldb/ldc are the row lengths of A, B, C as stored. pack_a/pack_b need
   // gemm_pack_a_floats/gemm_pack_b_floats floats, 64-byte aligned. beta = 0 ignores C's contents.
-  // a_packed: A is gemm_pack_whole_a's output (transpose_a and lda are ignored). b_padded: B's rows
+  // a_packed: A is gemm_pack_a_rows' output, all rows (transpose_a and lda are ignored). b_padded: B's rows
   // may be read up to N rounded up to 16 (ldb at least that), so the kernel may use B where it lies
   // instead of packing it.
   void (*gemm)(bool transpose_a, bool transpose_b, size_t M, size_t N, size_t K, float alpha,
                const float* A, size_t lda, bool a_packed, const float* B, size_t ldb, bool b_padded, float beta,
                float* C, size_t ldc, float* pack_a, float* pack_b);
-  // C[M,N] = beta * C + A B with A packed (gemm_pack_whole_a) and row k of B at B + b_rows[k],
+  // C[M,N] = beta * C + A B with A packed (gemm_pack_a_rows, all rows) and row k of B at B + b_rows[k],
   // read in place up to N rounded up to 16 floats: a convolution's column matrix where it lies in
   // an image, no copy made.
   void (*gemm_gathered)(size_t M, size_t N, size_t K, const float* A, const float* B, const size_t* b_rows, float beta, float* C,
                         size_t ldc);
   size_t gemm_pack_a_floats;
-  // Packs op(A) [M, K] once for many gemm calls: gemm_packed_a_floats(M, K) floats, 64-byte aligned.
-  void (*gemm_pack_whole_a)(bool transpose_a, size_t M, size_t K, const float* A, size_t lda, float* out);
+  // Packs op(A) [M, K] once for many gemm calls: gemm_packed_a_floats(M, K) floats, 64-byte aligned;
+  // rows [first, first + count) of it (first a multiple of 12, count too unless it reaches M), so
+  // that threads may pack parts.
+  void (*gemm_pack_a_rows)(bool transpose_a, size_t M, size_t K, const float* A, size_t lda, size_t first, size_t count, float* out);
   size_t (*gemm_packed_a_floats)(size_t M, size_t K);
   size_t gemm_pack_b_floats;
+  // Packs op(B) [K, N] once: gemm_packed_b_floats(K, N) floats, 64-byte aligned; columns
+  // [first, first + count) of it (first a multiple of 32).
+  void (*gemm_pack_b_columns)(bool transpose_b, size_t K, size_t N, const float* B, size_t ldb, size_t first, size_t count, float* out);
+  size_t (*gemm_packed_b_floats)(size_t K, size_t N);
+  // Rows [row, row + rows) x columns [col, col + cols) of C[M,N] = beta * C + alpha * A B, with A and
+  // B packed whole (gemm_pack_a_rows, gemm_pack_b_columns); row a multiple of 12, col of 32: one
+  // tile of a product that threads share.
+  void (*gemm_packed_block)(size_t M, size_t N, size_t K, float alpha, const float* A, const float* B, float beta, float* C,
+                            size_t ldc, size_t row, size_t rows, size_t col, size_t cols);
   // dst[j * dst_stride + i] = src[i * src_stride + j] for i < rows, j < cols (e.g. [channels,
   // pixels] to channels last).
   void (*transpose)(size_t rows, size_t cols, const float* src, size_t src_stride, float* dst, size_t dst_stride);

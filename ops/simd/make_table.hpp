@@ -36,9 +36,12 @@ KernelTable make_table(const char* name) {
   t.gemm = &gemm<A>;
   t.gemm_gathered = &gemm_gathered<A>;
   t.gemm_pack_a_floats = GemmShape<A>::pack_a_floats;
-  t.gemm_pack_whole_a = &pack_whole_a<A>;
+  t.gemm_pack_a_rows = &pack_a_rows<A>;
   t.gemm_packed_a_floats = &packed_a_floats<A>;
   t.gemm_pack_b_floats = GemmShape<A>::pack_b_floats;
+  t.gemm_pack_b_columns = &pack_b_columns<A>;
+  t.gemm_packed_b_floats = &packed_b_floats<A>;
+  t.gemm_packed_block = &gemm_packed_block<A>;
   t.gemm_narrow = &gemm_narrow<A>;
   t.transpose = &transpose<A>;
   t.correlate_valid = &correlate_valid<A>;
