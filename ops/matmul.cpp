@@ -104,59 +104,51 @@ void narrow_gemm(std::size_t batch, const GemmArgs& g) {
     }
 }
 
-// One large product packs B once and A in chunks of rows (at most 4 MB each), all threads sharing
-// the packing, and then hands out small tiles of C, at least 32 a chunk, as threads come free.
-// (Eight fixed blocks, each packing its own rows of A and columns of B, packed the readout's
-// 256 x 1,000 x 1,024 A four times and B twice, ~15% of its time, and one thread's last block was
-// the other's idle tail.) Batches of products, and products whose packed B would take more than
-// 32 MB, keep the blocks.
+// One large product packs its smaller operand once, all threads sharing the packing, then hands out
+// at least 8 slices of the other (columns of B or rows of A); each task packs its slice where it runs
+// and multiplies it by the shared operand. So nothing is packed twice (each of eight fixed blocks
+// packed its own rows of A and columns of B: the readout's 256 x 1,000 x 1,024 A four times and B
+// twice, ~15% of its time), and a slice's packed floats stay in the caches of the core that uses
+// them (tiles of C from a shared pack of both ran 1.12 or 1.47 ms, at random per process, against
+// 1.1-1.2 for this). Batches of products, and products whose smaller packed operand would take more
+// than 32 MB, keep the blocks.
 bool packed_once(std::size_t batch, const GemmArgs& g) {
-  return batch == 1 && g.m * g.n * g.k >= (std::size_t{1} << 23) && simd::kernels().gemm_packed_b_floats(g.k, g.n) <= (std::size_t{1} << 23);
-}
-
-// Tiles of C as large as leave 32 of them in `rows` x `cols`: columns halved down to 128, then
-// rows down to 24 (multiples of every micro-kernel's 12 rows and 32 columns).
-Blocking shared_tiles(std::size_t rows, std::size_t cols) {
-  Blocking tile{96, std::min<std::size_t>((cols + 31) / 32 * 32, 1024)};
-  const auto count = [&] { return ((rows + tile.rows - 1) / tile.rows) * ((cols + tile.cols - 1) / tile.cols); };
-  while (count() < 32 && (tile.cols > 128 || tile.rows > 24)) {
-    if (tile.cols > 128) {
-      tile.cols = (tile.cols / 2 + 31) / 32 * 32;
-    } else {
-      tile.rows /= 2;
-    }
-  }
-  return tile;
+  const auto& kernels = simd::kernels();
+  const std::size_t smaller = std::min(kernels.gemm_packed_a_floats(g.m, g.k), kernels.gemm_packed_b_floats(g.k, g.n));
+  return batch == 1 && g.m * g.n * g.k >= (std::size_t{1} << 23) && smaller <= (std::size_t{1} << 23);
 }
 
 void gemm_packed_once(const GemmArgs& g) {
   const auto& kernels = simd::kernels();
-  constexpr std::size_t pack_rows = 96, pack_cols = 128;
-  const std::size_t chunk_rows = std::max<std::size_t>(pack_rows, (std::size_t{1} << 20) / g.k / pack_rows * pack_rows);
-  // The tasks use no scratch.
-  float* a = scratch(ScratchSlot::whole_a, kernels.gemm_packed_a_floats(std::min(chunk_rows, g.m), g.k));
-  float* b = scratch(ScratchSlot::whole_b, kernels.gemm_packed_b_floats(g.k, g.n));
-  for (std::size_t first_row = 0; first_row < g.m; first_row += chunk_rows) {
-    const std::size_t rows = std::min(chunk_rows, g.m - first_row);
-    const float* a_rows = g.transpose_a ? g.a + first_row : g.a + first_row * g.lda;
-    const std::size_t a_parts = (rows + pack_rows - 1) / pack_rows, b_parts = first_row == 0 ? (g.n + pack_cols - 1) / pack_cols : 0;
-    parallel_for(a_parts + b_parts, 1, [&](std::size_t, std::size_t part, std::size_t) {
-      if (part < a_parts) {
-        const std::size_t first = part * pack_rows;
-        kernels.gemm_pack_a_rows(g.transpose_a, rows, g.k, a_rows, g.lda, first, std::min(pack_rows, rows - first), a);
-      } else {
-        const std::size_t first = (part - a_parts) * pack_cols;
-        kernels.gemm_pack_b_columns(g.transpose_b, g.k, g.n, g.b, g.ldb, first, std::min(pack_cols, g.n - first), b);
-      }
-    });
-    const Blocking tile = shared_tiles(rows, g.n);
-    const std::size_t row_tiles = (rows + tile.rows - 1) / tile.rows, col_tiles = (g.n + tile.cols - 1) / tile.cols;
-    parallel_for(row_tiles * col_tiles, 1, [&](std::size_t, std::size_t index, std::size_t) {
-      const std::size_t row = index / col_tiles * tile.rows, col = index % col_tiles * tile.cols;
-      kernels.gemm_packed_block(rows, g.n, g.k, g.alpha, a, b, g.beta, g.c + first_row * g.ldc, g.ldc, row,
-                                std::min(tile.rows, rows - row), col, std::min(tile.cols, g.n - col));
-    });
-  }
+  const std::size_t a_floats = kernels.gemm_packed_a_floats(g.m, g.k), b_floats = kernels.gemm_packed_b_floats(g.k, g.n);
+  const bool share_a = a_floats <= b_floats;
+  float* shared = scratch(ScratchSlot::shared_operand, std::min(a_floats, b_floats));  // the tasks use other slots
+  // Shared packing in parts of 96 rows or 128 columns; slices in multiples of the micro-kernel's
+  // 12 rows or 32 columns, at most 96 rows or 128 columns.
+  const std::size_t length = share_a ? g.n : g.m, other_length = share_a ? g.m : g.n;
+  const std::size_t part = share_a ? 96 : 128, tile = share_a ? 32 : 12, longest = share_a ? 128 : 96;
+  parallel_for((other_length + part - 1) / part, 1, [&](std::size_t, std::size_t index, std::size_t) {
+    const std::size_t first = index * part, count = std::min(part, other_length - first);
+    if (share_a) {
+      kernels.gemm_pack_a_rows(g.transpose_a, g.m, g.k, g.a, g.lda, first, count, shared);
+    } else {
+      kernels.gemm_pack_b_columns(g.transpose_b, g.k, g.n, g.b, g.ldb, first, count, shared);
+    }
+  });
+  const std::size_t slices = std::max<std::size_t>(8, (length + longest - 1) / longest);
+  const std::size_t slice = ((length + slices - 1) / slices + tile - 1) / tile * tile;
+  parallel_for((length + slice - 1) / slice, 1, [&](std::size_t, std::size_t index, std::size_t) {
+    const std::size_t first = index * slice, count = std::min(slice, length - first);
+    if (share_a) {
+      float* b = scratch(ScratchSlot::gemm_pack_b, kernels.gemm_packed_b_floats(g.k, count));
+      kernels.gemm_pack_b_columns(g.transpose_b, g.k, count, g.transpose_b ? g.b + first * g.ldb : g.b + first, g.ldb, 0, count, b);
+      kernels.gemm_packed(g.m, count, g.k, g.alpha, shared, b, g.beta, g.c + first, g.ldc);
+    } else {
+      float* a = scratch(ScratchSlot::gemm_pack_a, kernels.gemm_packed_a_floats(count, g.k));
+      kernels.gemm_pack_a_rows(g.transpose_a, count, g.k, g.transpose_a ? g.a + first : g.a + first * g.lda, g.lda, 0, count, a);
+      kernels.gemm_packed(count, g.n, g.k, g.alpha, a, shared, g.beta, g.c + first * g.ldc, g.ldc);
+    }
+  });
 }
 
 // Runs `batch` products, each cut into blocks of C, as one parallel loop.

@@ -8,7 +8,7 @@
 
 namespace ww::ops {
 
-enum class ScratchSlot { gemm_pack_a, gemm_pack_b, packed_a, whole_a, whole_b, columns, column_grad, partials, channels_last, plane, image_output, transposed_b, count };
+enum class ScratchSlot { gemm_pack_a, gemm_pack_b, packed_a, shared_operand, columns, column_grad, partials, channels_last, plane, image_output, transposed_b, count };
 
 // 64-byte aligned, at least `floats` floats; contents unspecified.
 float* scratch(ScratchSlot slot, std::size_t floats);

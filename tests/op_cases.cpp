@@ -159,8 +159,8 @@ std::vector<OpCase> build() {
                                MatmulInfo{0, 32, 49, 260}, MatmulInfo{0, 64, 290, 40},
                                // Narrow products: rows over several tasks; few rows with k in chunks.
                                MatmulInfo{0, 400, 103, 30}, MatmulInfo{2, 13, 70, 2100},
-                               // Large enough to be packed once and shared (8.4M products and up): a
-                               // last panel of 5 rows, last tiles of 13 columns, K in two blocks.
+                               // Large enough to share its packed A (8.4M products and up): a last
+                               // panel of 5 rows, a last slice of 13 columns, K in two blocks.
                                MatmulInfo{0, 101, 333, 260}}) {
     for (int flags = 0; flags < 4; ++flags) {
       const bool ta = flags & 1, tb = flags & 2;

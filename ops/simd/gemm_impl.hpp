@@ -404,10 +404,10 @@ void gemm_blocks(size_t M, size_t N, size_t K, float alpha, float beta, float* c
   }
 }
 
-// The panels of a whole packed A (pack_a_rows) of M rows, from row `first` on.
+// The panels of a whole packed A (pack_a_rows) of M rows.
 template <class A>
-auto whole_a_panels(const float* a, size_t M, size_t first) {
-  return [=](size_t pc, size_t kc, size_t ic, size_t) { return a + pc * packed_rows<A>(M) + (first + ic) * kc; };
+auto whole_a_panels(const float* a, size_t M) {
+  return [=](size_t pc, size_t kc, size_t ic, size_t) { return a + pc * packed_rows<A>(M) + ic * kc; };
 }
 
 template <class A>
@@ -425,7 +425,7 @@ void gemm(bool transpose_a, bool transpose_b, size_t M, size_t N, size_t K, floa
       return b_in_place ? StridedRows{b_block + jr, ldb} : StridedRows{pack_b_buffer + jr * kc, GemmShape<A>::nr};
     };
   };
-  if (a_packed) return gemm_blocks<A>(M, N, K, alpha, beta, c, ldc, whole_a_panels<A>(a, M, 0), b_panels);
+  if (a_packed) return gemm_blocks<A>(M, N, K, alpha, beta, c, ldc, whole_a_panels<A>(a, M), b_panels);
   gemm_blocks<A>(M, N, K, alpha, beta, c, ldc, [&](size_t pc, size_t kc, size_t ic, size_t mc) {
     pack_a<A>(transpose_a, transpose_a ? a + pc * lda + ic : a + ic * lda + pc, lda, mc, kc, pack_a_buffer);
     return static_cast<const float*>(pack_a_buffer);
@@ -435,21 +435,19 @@ void gemm(bool transpose_a, bool transpose_b, size_t M, size_t N, size_t K, floa
 template <class A>
 void gemm_gathered(size_t M, size_t N, size_t K, const float* a_packed, const float* b, const size_t* b_rows, float beta, float* c,
                    size_t ldc) {
-  gemm_blocks<A>(M, N, K, 1.f, beta, c, ldc, whole_a_panels<A>(a_packed, M, 0), [&](size_t pc, size_t, size_t jc, size_t) {
+  gemm_blocks<A>(M, N, K, 1.f, beta, c, ldc, whole_a_panels<A>(a_packed, M), [&](size_t pc, size_t, size_t jc, size_t) {
     return [=](size_t jr) { return GatheredRows{b + jc + jr, b_rows + pc}; };
   });
 }
 
-// Rows [row, row + rows) x columns [col, col + cols) of C [M, N] = beta C + alpha A B, A and B packed
-// whole (pack_a_rows, pack_b_columns); row a multiple of mr, col of nr.
+// C [M, N] = beta C + alpha A B, A and B packed whole (pack_a_rows, pack_b_columns).
 template <class A>
-void gemm_packed_block(size_t M, size_t N, size_t K, float alpha, const float* a_packed, const float* b_packed, float beta, float* c,
-                       size_t ldc, size_t row, size_t rows, size_t col, size_t cols) {
-  gemm_blocks<A>(rows, cols, K, alpha, beta, c + row * ldc + col, ldc, whole_a_panels<A>(a_packed, M, row),
-                 [&](size_t pc, size_t kc, size_t jc, size_t) {
-                   const float* panels = b_packed + pc * packed_columns<A>(N) + (col + jc) * kc;
-                   return [=](size_t jr) { return StridedRows{panels + jr * kc, GemmShape<A>::nr}; };
-                 });
+void gemm_packed(size_t M, size_t N, size_t K, float alpha, const float* a_packed, const float* b_packed, float beta, float* c,
+                 size_t ldc) {
+  gemm_blocks<A>(M, N, K, alpha, beta, c, ldc, whole_a_panels<A>(a_packed, M), [&](size_t pc, size_t kc, size_t jc, size_t) {
+    const float* panels = b_packed + pc * packed_columns<A>(N) + jc * kc;
+    return [=](size_t jr) { return StridedRows{panels + jr * kc, GemmShape<A>::nr}; };
+  });
 }
 
 }  // namespace

@@ -118,11 +118,8 @@ struct KernelTable {
   // [first, first + count) of it (first a multiple of 32).
   void (*gemm_pack_b_columns)(bool transpose_b, size_t K, size_t N, const float* B, size_t ldb, size_t first, size_t count, float* out);
   size_t (*gemm_packed_b_floats)(size_t K, size_t N);
-  // Rows [row, row + rows) x columns [col, col + cols) of C[M,N] = beta * C + alpha * A B, with A and
-  // B packed whole (gemm_pack_a_rows, gemm_pack_b_columns); row a multiple of 12, col of 32: one
-  // tile of a product that threads share.
-  void (*gemm_packed_block)(size_t M, size_t N, size_t K, float alpha, const float* A, const float* B, float beta, float* C,
-                            size_t ldc, size_t row, size_t rows, size_t col, size_t cols);
+  // C[M,N] = beta * C + alpha * A B, with A and B packed whole (gemm_pack_a_rows, gemm_pack_b_columns).
+  void (*gemm_packed)(size_t M, size_t N, size_t K, float alpha, const float* A, const float* B, float beta, float* C, size_t ldc);
   // dst[j * dst_stride + i] = src[i * src_stride + j] for i < rows, j < cols (e.g. [channels,
   // pixels] to channels last).
   void (*transpose)(size_t rows, size_t cols, const float* src, size_t src_stride, float* dst, size_t dst_stride);

@@ -41,7 +41,7 @@ KernelTable make_table(const char* name) {
   t.gemm_pack_b_floats = GemmShape<A>::pack_b_floats;
   t.gemm_pack_b_columns = &pack_b_columns<A>;
   t.gemm_packed_b_floats = &packed_b_floats<A>;
-  t.gemm_packed_block = &gemm_packed_block<A>;
+  t.gemm_packed = &gemm_packed<A>;
   t.gemm_narrow = &gemm_narrow<A>;
   t.transpose = &transpose<A>;
   t.correlate_valid = &correlate_valid<A>;
