@@ -239,7 +239,8 @@ TEST_CASE("batchnorm2d with a fused relu or softplus equals batchnorm2d followed
 // Batch norm writes its input's gradient over its output's, and a convolution or a matrix product
 // overwrites its input's gradient, when the input has none yet; when the input feeds other ops
 // too, their gradients must add up either way round. (The convolutions cover each input-gradient
-// path: one input channel, fewer outputs than inputs, more, and 1x1.)
+// path: one input channel, fewer outputs than inputs, more, 1x1, and many inputs, whose transposed
+// convolution is direct.)
 TEST_CASE("an op's input gradient adds to the gradients of the input's other uses, in either order") {
   std::mt19937 rng(7);
   std::normal_distribution<float> normal(0.f, 1.f);
@@ -256,12 +257,14 @@ TEST_CASE("an op's input gradient adds to the gradients of the input's other use
   };
   const Tensor right = random({4, 5}), right_t = random({5, 4}), left = random({6, 4});
   const Tensor w_single = random({3, 1, 3, 3}), w_fewer = random({1, 2, 3, 3}), w_more = random({3, 2, 3, 3}), w_pointwise = random({3, 2, 1, 1});
+  const Tensor w_many_inputs = random({3, 32, 3, 3});
   const std::vector<Case> cases{
       {"batchnorm2d", {4, 2, 5, 5}, [&](const Var& x) { return batchnorm2d(x, Var(), Var(), state, true, ops::Activation::softplus); }},
       {"conv2d, one input channel", {4, 1, 6, 6}, [&](const Var& x) { return conv2d(x, Var::constant(w_single)); }},
       {"conv2d, fewer outputs", {4, 2, 6, 6}, [&](const Var& x) { return conv2d(x, Var::constant(w_fewer)); }},
       {"conv2d, more outputs", {4, 2, 6, 6}, [&](const Var& x) { return conv2d(x, Var::constant(w_more)); }},
       {"conv2d, 1x1", {4, 2, 6, 6}, [&](const Var& x) { return conv2d(x, Var::constant(w_pointwise)); }},
+      {"conv2d, many inputs", {2, 32, 12, 11}, [&](const Var& x) { return conv2d(x, Var::constant(w_many_inputs)); }},
       {"matmul, left", {6, 4}, [&](const Var& x) { return matmul(x, Var::constant(right)); }},
       {"matmul, left transposed", {4, 6}, [&](const Var& x) { return matmul(x, Var::constant(right_t), true, true); }},
       {"matmul, right", {4, 5}, [&](const Var& x) { return matmul(Var::constant(left), x); }},
