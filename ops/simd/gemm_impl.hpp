@@ -224,6 +224,13 @@ void run_micro_kernel(size_t height, size_t kc, const float* a_panel, Rows b_pan
   micro_kernel_of_height<A, GemmShape<A>::vectors>(height, kc, a_panel, b_panel, alpha, c, ldc, rows, cols, overwrite);
 }
 
+// The length of equal blocks, at most `most` each, that cover K (K > 0): each block is a pass over
+// C, so none is left short.
+inline size_t equal_block(size_t K, size_t most) {
+  const size_t blocks = (K + most - 1) / most;
+  return (K + blocks - 1) / blocks;
+}
+
 // C[rows x cols] += A[rows, K] B[K, cols] with cols <= nv vectors: A's rows (row r at a + a_rows[r])
 // are broadcast one float at a time, element k at k_offsets[k] from there, B's rows are loaded as
 // they are: no packing, no horizontal sums. Rows past `rows` repeat the last valid one (read,
@@ -293,9 +300,9 @@ void gemm_narrow(size_t M, size_t N, size_t K, const float* a, const size_t* a_r
   for (size_t j = 0; j < N; j += most_vectors * w) {
     const size_t cols = N - j < most_vectors * w ? N - j : most_vectors * w;
     const size_t vectors = (cols + w - 1) / w;
-    const size_t most_k = 16384 / cols, blocks = (K + most_k - 1) / most_k, k_step = (K + blocks - 1) / blocks;
-    for (size_t p = 0; p < K; p += k_step) {
-      const size_t kc = K - p < k_step ? K - p : k_step;
+    const size_t step = equal_block(K, 16384 / cols);
+    for (size_t p = 0; p < K; p += step) {
+      const size_t kc = K - p < step ? K - p : step;
       const float* b_block = b + p * ldb + j;
       if (vectors == 1) {
         narrow_columns<A, 1>(M, kc, a, a_rows, k_offsets + p, b_block, ldb, c + j, ldc, cols);
@@ -315,8 +322,7 @@ void gemm_narrow(size_t M, size_t N, size_t K, const float* a, const size_t* a_r
 // K in equal blocks of at most kc: 800 = 4 x 200, not 3 x 256 + 32 (a pass over C for 32 products).
 template <class A>
 size_t k_step(size_t K) {
-  const size_t blocks = (K + GemmShape<A>::kc - 1) / GemmShape<A>::kc;
-  return (K + blocks - 1) / blocks;
+  return equal_block(K, GemmShape<A>::kc);
 }
 
 // pack(pc, kc) for each block of K [pc, pc + kc), in order: how a whole packed operand is laid out.
