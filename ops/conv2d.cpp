@@ -256,7 +256,7 @@ std::pair<std::size_t, std::size_t> kernel_rows_inside(const Conv2dShape& s, std
 
 // Output pixels per tile: a multiple of 16 (whole register transposes) and of every row tile of
 // gemm_narrow (6, 8 and 12 pixels for 4, 3 and 2 vectors of output channels); 48 x 64 channels is
-// 12 KB, beside gemm_narrow's 24 KB block of weights in L1.
+// 12 KB, an L1-sized tile (gemm_narrow streams its blocks of weights, up to 64 KB, from L2).
 constexpr std::size_t tile_pixels = 48;
 
 // y = conv(image, w) + beta y (beta 0 or 1) for one image, directly. Tiles take pixels from
