@@ -266,7 +266,6 @@ class KeptResults {
     if (r.type_ari >= -1) std::printf("; k-means of the barcodes: ARI %.3f", r.type_ari);
     if (r.kernel_similarity >= 0) std::printf("; kernels vs the types' averages: correlation %.3f", r.kernel_similarity);
     std::printf("%s\n", note);
-    std::fflush(stdout);
   }
 
   void save(bool finished, const std::vector<std::string>& figures) const {
@@ -660,6 +659,9 @@ void select_models(const std::vector<std::string>& models, NonlinearPlan& plan) 
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Line by line, so that a log the output is redirected to shows each line as it is printed (the
+  // first result of a full grid comes after minutes).
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   CLI::App app{"ww-repro: the paper's simulations, fitted and plotted (summary.json + PNG figures)"};
   std::string experiment = "mini", out;
   bool quick = false;
