@@ -659,9 +659,6 @@ void select_models(const std::vector<std::string>& models, NonlinearPlan& plan) 
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Line by line, so that a log the output is redirected to shows each line as it is printed (the
-  // first result of a full grid comes after minutes).
-  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   CLI::App app{"ww-repro: the paper's simulations, fitted and plotted (summary.json + PNG figures)"};
   std::string experiment = "mini", out;
   bool quick = false;

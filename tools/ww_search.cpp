@@ -152,7 +152,6 @@ std::optional<Fitted> fit_grid(const GridModel& model, const std::string& datase
     }
     std::printf("  %-12s %-16s point %-3zu %-40s validation loss %s\n", dataset.c_str(), model.name.c_str(), index, label.c_str(),
                 format_number(*loss).c_str());
-    std::fflush(stdout);
     if (*loss < best.validation_loss) best.validation_loss = *loss, best.run = folder, best.chosen = label;
   }
   if (best.run.empty()) throw std::runtime_error("model '" + model.name + "' diverged at every grid point on " + recording.origin);

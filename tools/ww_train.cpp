@@ -158,7 +158,6 @@ int main(int argc, char** argv) {
         std::printf("step %lld loss %.5g val_loss %.5g val_corr %.4f lr %.3g decays %lld %.1f ms/step\n",
                     static_cast<long long>(p.step), p.train_loss, p.validation_loss, p.validation_correlation,
                     p.learning_rate, static_cast<long long>(p.decays), per_step * 1e3);
-        std::fflush(stdout);
       }
     };
     auto save = [&] { ww::io::save_checkpoint(checkpoint_path, trainer->checkpoint()); };
