@@ -5,11 +5,15 @@ memory of a process running one training step workload on each side.
 
 Usage: bench/compare_torch.py [--ww-bench build/bench/ww-bench] [--threads 2] [--filter REGEX]
 
-PyTorch is configured fairly: an explicit thread count, OPENBLAS_CORETYPE unset, and glibc told to
-keep freed memory (first touches of fresh pages are expensive on these VMs); the script re-executes
-itself with that environment. Debian's python3-torch calls whatever libblas.so.3 the alternatives
-system selects: install libopenblas0-pthread, or its matrix products run on the reference BLAS
-(about 40x slower); the script refuses to compare against the reference BLAS."""
+PyTorch is configured fairly: an explicit thread count, OpenBLAS's own choice of kernels, and glibc
+told to keep freed memory (first touches of fresh pages are expensive on these VMs); the script
+re-executes itself with that environment. Where OpenBLAS does not know the CPU (Debian 12's 0.3.21
+takes a virtualised "Intel Xeon Processor" of model 207 for a Prescott, with SSE3 kernels: a 1024^3
+product at 32 GFLOP/s on one thread instead of SkylakeX's 146), OPENBLAS_CORETYPE is set to the
+core its instruction set runs (SkylakeX with AVX-512, Haswell with AVX2), and the header says so.
+Debian's python3-torch calls whatever libblas.so.3 the alternatives system selects: install
+libopenblas0-pthread, or its matrix products run on the reference BLAS (about 40x slower); the
+script refuses to compare against the reference BLAS."""
 import argparse
 import json
 import os
@@ -20,10 +24,36 @@ import sys
 import time
 
 FAIR_ENV = {"GLIBC_TUNABLES": "glibc.malloc.mmap_threshold=4294967296:glibc.malloc.trim_threshold=4294967296"}
+CONFIGURED = "COMPARE_TORCH_CONFIGURED"  # set in the re-executed process: the OpenBLAS note (or empty)
 
-if any(os.environ.get(k) != v for k, v in FAIR_ENV.items()) or "OPENBLAS_CORETYPE" in os.environ:
+
+def openblas_core(env):
+    """The core OpenBLAS picks by itself, as it reports it while PyTorch is imported (None if it
+    says nothing: another BLAS, or PyTorch missing, which the re-executed script reports)."""
+    probe = subprocess.run([sys.executable, "-c", "import torch"], env=dict(env, OPENBLAS_VERBOSE="2"),
+                           capture_output=True, text=True)
+    found = re.search(r"Core: (\w+)", probe.stdout + probe.stderr)
+    return found.group(1) if found else None
+
+
+def core_for_instruction_set():
+    with open("/proc/cpuinfo") as cpuinfo:
+        flags = next((line.split(":", 1)[1].split() for line in cpuinfo if line.startswith("flags")), [])
+    if {"avx512f", "avx512bw", "avx512dq", "avx512vl"} <= set(flags):
+        return "SkylakeX"
+    return "Haswell" if {"avx2", "fma"} <= set(flags) else None
+
+
+if CONFIGURED not in os.environ:
     env = dict(os.environ, **FAIR_ENV)
     env.pop("OPENBLAS_CORETYPE", None)
+    chosen, note = openblas_core(env), ""
+    if chosen == "Prescott" and core_for_instruction_set():  # OpenBLAS's fallback for a CPU it does not know
+        env["OPENBLAS_CORETYPE"] = core_for_instruction_set()
+        note = f"; OpenBLAS took this CPU for a {chosen}: OPENBLAS_CORETYPE={env['OPENBLAS_CORETYPE']}"
+    elif chosen:
+        note = f"; OpenBLAS core {chosen}"
+    env[CONFIGURED] = note
     os.execve(sys.executable, [sys.executable] + sys.argv, env)
 
 try:
@@ -247,7 +277,7 @@ def main():
     torch.set_num_threads(args.threads)
     names = subprocess.run([args.ww_bench, "--list", "--filter", args.filter], check=True, capture_output=True,
                            text=True).stdout.split()
-    print(f"PyTorch {torch.__version__}, {args.threads} threads; medians of {args.rounds} alternating rounds")
+    print(f"PyTorch {torch.__version__}, {args.threads} threads{os.environ[CONFIGURED]}; medians of {args.rounds} alternating rounds")
     print(f"{'workload':24s} {'ww_ms':>10s} {'torch_ms':>10s} {'ratio':>7s}")
     for name in names:
         body = torch_body(name)
