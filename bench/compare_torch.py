@@ -37,6 +37,7 @@ def openblas_core(env):
 
 
 def core_for_instruction_set():
+    """OpenBLAS's core type whose kernels use this CPU's widest FMA vectors (None: neither)."""
     with open("/proc/cpuinfo") as cpuinfo:
         flags = next((line.split(":", 1)[1].split() for line in cpuinfo if line.startswith("flags")), [])
     if {"avx512f", "avx512bw", "avx512dq", "avx512vl"} <= set(flags):
@@ -48,9 +49,11 @@ if CONFIGURED not in os.environ:
     env = dict(os.environ, **FAIR_ENV)
     env.pop("OPENBLAS_CORETYPE", None)
     chosen, note = openblas_core(env), ""
-    if chosen == "Prescott" and core_for_instruction_set():  # OpenBLAS's fallback for a CPU it does not know
-        env["OPENBLAS_CORETYPE"] = core_for_instruction_set()
-        note = f"; OpenBLAS took this CPU for a {chosen}: OPENBLAS_CORETYPE={env['OPENBLAS_CORETYPE']}"
+    # Prescott is OpenBLAS's fallback for a CPU it does not know.
+    instead = core_for_instruction_set() if chosen == "Prescott" else None
+    if instead:
+        env["OPENBLAS_CORETYPE"] = instead
+        note = f"; OpenBLAS took this CPU for a {chosen}: OPENBLAS_CORETYPE={instead}"
     elif chosen:
         note = f"; OpenBLAS core {chosen}"
     env[CONFIGURED] = note
