@@ -172,8 +172,18 @@ void micro_kernel(size_t kc, const float* a_panel, Rows b_panel, float alpha, fl
   constexpr size_t w = width<A>;
   B acc[mr][nv];
   clear_tile(acc);
+  // Prefetches: C's tile, read only at the end, and A's panel 32 steps ahead (past its end: the
+  // next panel, which the caller multiplies next). On an Intel Xeon (AVX-512, 2 threads, medians
+  // of 40 alternating with the build without them) the readout's three products (256 x 1,000 x
+  // 1,024 and its two gradients) ran 4-11% faster, 1,024^3 10-12%.
+  if (!overwrite)
+    for (size_t r = 0; r < rows; ++r) {
+      __builtin_prefetch(c + r * ldc, 1);
+      __builtin_prefetch(c + r * ldc + cols - 1, 1);
+    }
   for (size_t k = 0; k < kc; ++k) {
     B b[nv];
+    __builtin_prefetch(a_panel + (k + 32) * mr);
     const float* b_row = b_panel.row(k);
 #pragma GCC unroll 4
     for (size_t v = 0; v < nv; ++v) b[v] = B::load_unaligned(b_row + v * w);
