@@ -280,13 +280,9 @@ void convolve_directly(const DirectConvolution& conv, const float* image, float 
     const std::size_t first_tap = kernel_rows.first * taps_per_row, taps = (kernel_rows.second - kernel_rows.first) * taps_per_row;
     for (std::size_t first = band * s.out_width; first < band_end * s.out_width; first += tile_pixels) {
       const std::size_t count = std::min(tile_pixels, band_end * s.out_width - first);
-      if (beta == 0.f) {
-        std::memset(tile, 0, count * conv.row * sizeof(float));
-      } else {
-        k.transpose(O, count, y + first, P, tile, conv.row);
-      }
+      if (beta != 0.f) k.transpose(O, count, y + first, P, tile, conv.row);
       k.gemm_narrow(count, conv.row, taps, plane, conv.pixels.data() + first, conv.taps.data() + first_tap,
-                    conv.weights + first_tap * conv.row, conv.row, tile, conv.row);
+                    conv.weights + first_tap * conv.row, conv.row, tile, conv.row, beta == 0.f);
       k.transpose(count, O, tile, conv.row, output + first, P);
     }
     band = band_end;
@@ -443,12 +439,12 @@ void weight_gradient(const float* x, const float* dy, float* dw, const Conv2dSha
     // time reducing); the columns gathered from the plane, so nothing is copied out and no
     // product is spent on a pixel that does not exist (wide rows: 11% more products).
     const auto& k = simd::kernels();
-    std::memset(partial, 0, weight_size * sizeof(float));
     float* dy_t = scratch(ScratchSlot::channels_last, P * s.out_channels);
     for (std::size_t b = begin; b < end; ++b) {
       k.transpose(s.out_channels, P, dy + b * s.out_channels * P, P, dy_t, s.out_channels);
       const float* plane = unpadded(s) ? x + b * image_size : plane_of(x + b * image_size, s);
-      k.gemm_narrow(R, s.out_channels, P, plane, taps.data(), pixel_at.data(), dy_t, s.out_channels, partial, s.out_channels);
+      k.gemm_narrow(R, s.out_channels, P, plane, taps.data(), pixel_at.data(), dy_t, s.out_channels, partial, s.out_channels,
+                    b == begin);
     }
   });
   const auto& k = simd::kernels();

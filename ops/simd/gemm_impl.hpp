@@ -241,13 +241,13 @@ inline size_t equal_block(size_t K, size_t most) {
   return (K + blocks - 1) / blocks;
 }
 
-// C[rows x cols] += A[rows, K] B[K, cols] with cols <= nv vectors: A's rows (row r at a + a_rows[r])
-// are broadcast one float at a time, element k at k_offsets[k] from there, B's rows are loaded as
-// they are: no packing, no horizontal sums. Rows past `rows` repeat the last valid one (read,
-// never stored).
+// C[rows x cols] += A[rows, K] B[K, cols] (with `overwrite`, C = the product) with cols <= nv
+// vectors: A's rows (row r at a + a_rows[r]) are broadcast one float at a time, element k at
+// k_offsets[k] from there, B's rows are loaded as they are: no packing, no horizontal sums. Rows
+// past `rows` repeat the last valid one (read, never stored).
 template <class A, size_t mr, size_t nv>
 void narrow_tile(size_t K, const float* a, const size_t* a_rows, const size_t* k_offsets, const float* b, size_t ldb, float* c,
-                 size_t ldc, size_t rows, size_t cols) {
+                 size_t ldc, size_t rows, size_t cols, bool overwrite) {
   using B = Batch<A>;
   constexpr size_t w = width<A>;
   const float* a_row[mr];
@@ -278,22 +278,23 @@ void narrow_tile(size_t K, const float* a, const size_t* a_rows, const size_t* k
     for (size_t v = 0; v < nv; ++v) {
       const size_t count = v + 1 < nv ? w : last;
       float* p = c + r * ldc + v * w;
-      store<A>(p, load<A>(p, count) + acc[r][v], count);
+      store<A>(p, overwrite ? acc[r][v] : load<A>(p, count) + acc[r][v], count);
     }
   }
 }
 
 template <class A, size_t nv>
 void narrow_columns(size_t M, size_t K, const float* a, const size_t* a_rows, const size_t* k_offsets, const float* b, size_t ldb,
-                    float* c, size_t ldc, size_t cols) {
+                    float* c, size_t ldc, size_t cols, bool overwrite) {
   // Tiles of about 24 accumulators (the register file holds 32 on AVX-512, 16 elsewhere).
   constexpr size_t most_rows = width<A> == 16 ? 12 : 6;
   constexpr size_t mr = (width<A> == 16 ? 24 : 12) / nv < most_rows ? (width<A> == 16 ? 24 : 12) / nv : most_rows;
   for (size_t i = 0; i < M; i += mr)
-    narrow_tile<A, mr, nv>(K, a, a_rows + i, k_offsets, b, ldb, c + i * ldc, ldc, M - i < mr ? M - i : mr, cols);
+    narrow_tile<A, mr, nv>(K, a, a_rows + i, k_offsets, b, ldb, c + i * ldc, ldc, M - i < mr ? M - i : mr, cols, overwrite);
 }
 
-// C[M,N] += A[M,K] B[K,N], B row-major, A's row r at a + a_rows[r] and its element k at
+// C[M,N] += A[M,K] B[K,N] (with `overwrite`, C = A B: the first block of K stores its sums
+// without reading C), B row-major, A's row r at a + a_rows[r] and its element k at
 // k_offsets[k] from there, for narrow N: a convolution's output channels as columns, with pixels
 // as rows and taps as k (a direct convolution) or taps as rows and pixels as k (its weight
 // gradient, columns^T x dy^T), the image read where it lies. Columns in blocks of up to 4
@@ -304,8 +305,12 @@ void narrow_columns(size_t M, size_t K, const float* a, const size_t* a_rows, co
 // forward and input gradient (K = 432 taps) as fast as two blocks of 216.
 template <class A>
 void gemm_narrow(size_t M, size_t N, size_t K, const float* a, const size_t* a_rows, const size_t* k_offsets, const float* b,
-                 size_t ldb, float* c, size_t ldc) {
-  if (K == 0) return;
+                 size_t ldb, float* c, size_t ldc, bool overwrite) {
+  if (K == 0) {
+    if (overwrite)
+      for (size_t r = 0; r < M; ++r) std::memset(c + r * ldc, 0, N * sizeof(float));
+    return;
+  }
   constexpr size_t w = width<A>, most_vectors = w == 16 ? 4 : 2;
   for (size_t j = 0; j < N; j += most_vectors * w) {
     const size_t cols = N - j < most_vectors * w ? N - j : most_vectors * w;
@@ -314,15 +319,16 @@ void gemm_narrow(size_t M, size_t N, size_t K, const float* a, const size_t* a_r
     for (size_t p = 0; p < K; p += step) {
       const size_t kc = K - p < step ? K - p : step;
       const float* b_block = b + p * ldb + j;
+      const bool overwrites = overwrite && p == 0;
       if (vectors == 1) {
-        narrow_columns<A, 1>(M, kc, a, a_rows, k_offsets + p, b_block, ldb, c + j, ldc, cols);
+        narrow_columns<A, 1>(M, kc, a, a_rows, k_offsets + p, b_block, ldb, c + j, ldc, cols, overwrites);
       } else if (vectors == 2) {
-        narrow_columns<A, 2>(M, kc, a, a_rows, k_offsets + p, b_block, ldb, c + j, ldc, cols);
+        narrow_columns<A, 2>(M, kc, a, a_rows, k_offsets + p, b_block, ldb, c + j, ldc, cols, overwrites);
       } else if constexpr (most_vectors == 4) {
         if (vectors == 3) {
-          narrow_columns<A, 3>(M, kc, a, a_rows, k_offsets + p, b_block, ldb, c + j, ldc, cols);
+          narrow_columns<A, 3>(M, kc, a, a_rows, k_offsets + p, b_block, ldb, c + j, ldc, cols, overwrites);
         } else {
-          narrow_columns<A, 4>(M, kc, a, a_rows, k_offsets + p, b_block, ldb, c + j, ldc, cols);
+          narrow_columns<A, 4>(M, kc, a, a_rows, k_offsets + p, b_block, ldb, c + j, ldc, cols, overwrites);
         }
       }
     }

@@ -127,9 +127,10 @@ struct KernelTable {
   // k_offsets[k] from there, without packing, for narrow N (columns in blocks of up to 64): a
   // vector of B's row times a broadcast of A's, every accumulator a vector of C. A can be an image
   // read where it lies (pixels as rows and a kernel's taps as k, or the other way round) or a
-  // matrix, transposed or not (matmul's products of at most 256 columns).
+  // matrix, transposed or not (matmul's products of at most 256 columns). With `overwrite`,
+  // C = A B, and C is never read (so it need not be zeroed first).
   void (*gemm_narrow)(size_t M, size_t N, size_t K, const float* A, const size_t* a_rows, const size_t* k_offsets, const float* B,
-                      size_t ldb, float* C, size_t ldc);
+                      size_t ldb, float* C, size_t ldc, bool overwrite);
 
   // Valid cross-correlation of one image x (rows of `width` floats) with one kh x kw kernel:
   // y[oy, ox] (+)= sum w[ky, kx] x[oy + ky, ox + kx] for out_height x out_width outputs;
