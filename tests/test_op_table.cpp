@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <random>
 
 #include "ops/isa.hpp"
@@ -186,9 +187,10 @@ TEST_CASE("results agree across instruction sets and are bitwise identical for 1
 
 namespace ww::testing {
 
-// The op table's tolerance (1e-4) would hide a loose approximation; softplus's log(1 + e^-|x|) has
-// its own series (simd::log1p_unit), so its relative error is checked point by point.
-TEST_CASE("softplus and sigmoid are within 1e-6 relative of double precision from -90 to 90 on every instruction set") {
+// The op table's tolerance (1e-4) would hide a loose approximation; softplus and sigmoid have their
+// own polynomials (simd::exp_of_nonpositive, simd::log1p_unit), so their relative error is checked
+// point by point.
+TEST_CASE("softplus and sigmoid are within 1e-6 relative of double precision from -90 to 90, and exact at the limits, on every instruction set") {
   ExecutionSettings restore;
   std::vector<float> points;
   for (float v = -90.f; v <= 90.f; v += 0.0137f) points.push_back(v);
@@ -210,6 +212,18 @@ TEST_CASE("softplus and sigmoid are within 1e-6 relative of double precision fro
     MESSAGE(std::string(ops::isa_name(isa)) << ": softplus within " << worst_softplus << ", sigmoid within " << worst_sigmoid << " relative");
     CHECK(worst_softplus <= 1e-6);
     CHECK(worst_sigmoid <= 1e-6);
+
+    // The limits: e^-|x| underflows to 0, infinities saturate, NaN stays NaN.
+    const float inf = std::numeric_limits<float>::infinity();
+    const Tensor limits = Tensor::from_values({3}, {-inf, inf, std::numeric_limits<float>::quiet_NaN()});
+    const Tensor softplus_limits = ad::softplus(Var::constant(limits)).value();
+    const Tensor sigmoid_limits = ad::sigmoid(Var::constant(limits)).value();
+    CHECK(softplus_limits.data()[0] == 0.f);
+    CHECK(softplus_limits.data()[1] == inf);
+    CHECK(std::isnan(softplus_limits.data()[2]));
+    CHECK(sigmoid_limits.data()[0] == 0.f);
+    CHECK(sigmoid_limits.data()[1] == 1.f);
+    CHECK(std::isnan(sigmoid_limits.data()[2]));
   }
 }
 
