@@ -188,7 +188,7 @@ TEST_CASE("results agree across instruction sets and are bitwise identical for 1
 namespace ww::testing {
 
 // The op table's tolerance (1e-4) would hide a loose approximation; softplus and sigmoid have their
-// own polynomials (simd::exp_of_nonpositive, simd::log1p_unit), so their relative error is checked
+// own polynomials (simd::exp_of_negative_abs, simd::log1p_unit), so their relative error is checked
 // point by point.
 TEST_CASE("softplus and sigmoid are within 1e-6 relative of double precision from -90 to 90, and exact at the limits, on every instruction set") {
   ExecutionSettings restore;
