@@ -195,8 +195,9 @@ std::vector<OpCase> build() {
                              ConvInfo{{3, 6, 6, 6}, {1, 6, 5, 5}, true}, ConvInfo{{2, 3, 5, 5}, {2, 3, 1, 1}, false},
                              // ... whose column matrix is copied in bands (9, 9, 9 and 3 rows of 30).
                              ConvInfo{{1, 20, 30, 30}, {18, 20, 5, 5}, false},
-                             // One input channel, few outputs: direct correlation (rows wider than two vectors too).
-                             ConvInfo{{2, 1, 12, 45}, {2, 1, 3, 5}, false}, ConvInfo{{3, 1, 9, 70}, {4, 1, 2, 3}, true},
+                             // One input channel, few outputs: direct correlation (rows wider than two vectors too;
+                             // the 17x17 filter on a block of four output rows, two rows alone, and a tail of columns).
+                             ConvInfo{{2, 1, 12, 45}, {2, 1, 3, 5}, false}, ConvInfo{{1, 1, 22, 50}, {1, 1, 17, 17}, false}, ConvInfo{{3, 1, 9, 70}, {4, 1, 2, 3}, true},
                              ConvInfo{{2, 3, 6, 7}, {3, 3, 3, 3}, false},
                              // Several inputs, few outputs: direct multi-channel correlation (two vectors + tail).
                              ConvInfo{{2, 3, 8, 40}, {3, 3, 5, 5}, false}, ConvInfo{{1, 6, 7, 36}, {4, 6, 5, 5}, false},

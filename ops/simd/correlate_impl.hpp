@@ -11,31 +11,56 @@
 namespace ww::ops::simd {
 namespace {
 
+// Output rows [oy, oy + R) at columns [ox, ox + 2 wv): each input row is loaded once per tap
+// column and serves every output row it reaches (the loads are unaligned, most of them split across
+// two cache lines, so with one output row at a time the loads and not the FMAs bound the kernel).
+template <class A, size_t R>
+inline void correlate_valid_rows(const float* x, size_t x_width, const float* w, size_t kh, size_t kw, float* y,
+                                 size_t out_width, size_t oy, size_t ox, bool accumulate) {
+  using B = Batch<A>;
+  constexpr size_t wv = width<A>;
+  B acc[R][2];
+  for (size_t r = 0; r < R; ++r) {
+    float* row = y + (oy + r) * out_width + ox;
+    acc[r][0] = accumulate ? B::load_unaligned(row) : B(0.f);
+    acc[r][1] = accumulate ? B::load_unaligned(row + wv) : B(0.f);
+  }
+  for (size_t i = 0; i + 1 < R + kh; ++i) {  // input row oy + i reaches output rows oy + i - ky
+    const float* in = x + (oy + i) * x_width + ox;
+    for (size_t kx = 0; kx < kw; ++kx) {
+      const B v0 = B::load_unaligned(in + kx), v1 = B::load_unaligned(in + kx + wv);
+      for (size_t r = 0; r < R; ++r) {
+        if (i < r || i - r >= kh) continue;
+        const B weight(w[(i - r) * kw + kx]);
+        acc[r][0] = xsimd::fma(weight, v0, acc[r][0]);
+        acc[r][1] = xsimd::fma(weight, v1, acc[r][1]);
+      }
+    }
+  }
+  for (size_t r = 0; r < R; ++r) {
+    float* row = y + (oy + r) * out_width + ox;
+    acc[r][0].store_unaligned(row);
+    acc[r][1].store_unaligned(row + wv);
+  }
+}
+
 template <class A>
 void correlate_valid(const float* x, size_t x_width, const float* w, size_t kh, size_t kw, float* y, size_t out_height,
                      size_t out_width, bool accumulate) {
   using B = Batch<A>;
-  constexpr size_t wv = width<A>;
-  for (size_t oy = 0; oy < out_height; ++oy) {
+  constexpr size_t wv = width<A>, rows_together = 4;
+  const size_t full_columns = out_width / (2 * wv) * (2 * wv);
+  size_t oy = 0;
+  for (; oy + rows_together <= out_height; oy += rows_together)
+    for (size_t ox = 0; ox < full_columns; ox += 2 * wv)
+      correlate_valid_rows<A, rows_together>(x, x_width, w, kh, kw, y, out_width, oy, ox, accumulate);
+  for (; oy < out_height; ++oy)
+    for (size_t ox = 0; ox < full_columns; ox += 2 * wv)
+      correlate_valid_rows<A, 1>(x, x_width, w, kh, kw, y, out_width, oy, ox, accumulate);
+  // The columns past the last two full vectors, a vector at a time.
+  for (oy = 0; oy < out_height; ++oy) {
     float* row = y + oy * out_width;
-    size_t ox = 0;
-    // Two vectors of outputs share each weight broadcast.
-    for (; ox + 2 * wv <= out_width; ox += 2 * wv) {
-      B acc0 = accumulate ? B::load_unaligned(row + ox) : B(0.f);
-      B acc1 = accumulate ? B::load_unaligned(row + ox + wv) : B(0.f);
-      for (size_t ky = 0; ky < kh; ++ky) {
-        const float* in = x + (oy + ky) * x_width + ox;
-        const float* wk = w + ky * kw;
-        for (size_t kx = 0; kx < kw; ++kx) {
-          const B weight(wk[kx]);
-          acc0 = xsimd::fma(weight, B::load_unaligned(in + kx), acc0);
-          acc1 = xsimd::fma(weight, B::load_unaligned(in + kx + wv), acc1);
-        }
-      }
-      acc0.store_unaligned(row + ox);
-      acc1.store_unaligned(row + ox + wv);
-    }
-    for (; ox < out_width; ox += wv) {
+    for (size_t ox = full_columns; ox < out_width; ox += wv) {
       const size_t count = out_width - ox < wv ? out_width - ox : wv;
       B acc = accumulate ? load<A>(row + ox, count) : B(0.f);
       for (size_t ky = 0; ky < kh; ++ky)
