@@ -71,20 +71,50 @@ void correlate_valid(const float* x, size_t x_width, const float* w, size_t kh, 
   }
 }
 
+// dw[ky0 + t, kx0 + j] for t < KY, j < KX: each input row's KX vectors are loaded once and meet the
+// KY rows of dy that they multiply, so a load serves several FMAs (one tap at a time, each FMA had
+// two loads of its own, one of them split across cache lines).
+template <class A, size_t KY, size_t KX>
+inline void correlate_valid_weight_grad_block(const float* x, size_t x_width, const float* dy, size_t out_height,
+                                              size_t out_width, size_t ky0, size_t kx0, size_t kw, float* dw) {
+  using B = Batch<A>;
+  B acc[KY][KX];
+  for (size_t t = 0; t < KY; ++t)
+    for (size_t j = 0; j < KX; ++j) acc[t][j] = B(0.f);
+  for (size_t i = ky0; i + 1 < ky0 + out_height + KY; ++i) {  // input row i meets dy row i - ky0 - t
+    const float* in = x + i * x_width + kx0;
+    each_batch<A>(out_width, [&](size_t ox, size_t count) {
+      B value[KX];
+      for (size_t j = 0; j < KX; ++j) value[j] = load<A>(in + ox + j, count);
+      for (size_t t = 0; t < KY; ++t) {
+        if (i < ky0 + t || i - ky0 - t >= out_height) continue;
+        const B gradient = load<A>(dy + (i - ky0 - t) * out_width + ox, count);
+        for (size_t j = 0; j < KX; ++j) acc[t][j] = xsimd::fma(gradient, value[j], acc[t][j]);
+      }
+    });
+  }
+  for (size_t t = 0; t < KY; ++t)
+    for (size_t j = 0; j < KX; ++j) dw[(ky0 + t) * kw + kx0 + j] += xsimd::hadd(acc[t][j]);
+}
+
+template <class A, size_t KY>
+inline void correlate_valid_weight_grad_rows(const float* x, size_t x_width, const float* dy, size_t out_height,
+                                             size_t out_width, size_t ky0, size_t kw, float* dw) {
+  constexpr size_t columns_together = 4;
+  size_t kx0 = 0;
+  for (; kx0 + columns_together <= kw; kx0 += columns_together)
+    correlate_valid_weight_grad_block<A, KY, columns_together>(x, x_width, dy, out_height, out_width, ky0, kx0, kw, dw);
+  for (; kx0 < kw; ++kx0) correlate_valid_weight_grad_block<A, KY, 1>(x, x_width, dy, out_height, out_width, ky0, kx0, kw, dw);
+}
+
 template <class A>
 void correlate_valid_weight_grad(const float* x, size_t x_width, const float* dy, size_t out_height, size_t out_width,
                                  size_t kh, size_t kw, float* dw) {
-  using B = Batch<A>;
-  for (size_t ky = 0; ky < kh; ++ky)
-    for (size_t kx = 0; kx < kw; ++kx) {
-      B acc(0.f);
-      for (size_t oy = 0; oy < out_height; ++oy) {
-        const float* g = dy + oy * out_width;
-        const float* in = x + (oy + ky) * x_width + kx;
-        each_batch<A>(out_width, [&](size_t ox, size_t count) { acc = xsimd::fma(load<A>(g + ox, count), load<A>(in + ox, count), acc); });
-      }
-      dw[ky * kw + kx] += xsimd::hadd(acc);
-    }
+  constexpr size_t rows_together = 5;  // 5 x 4 accumulators, 4 input vectors and one of dy in registers
+  size_t ky0 = 0;
+  for (; ky0 + rows_together <= kh; ky0 += rows_together)
+    correlate_valid_weight_grad_rows<A, rows_together>(x, x_width, dy, out_height, out_width, ky0, kw, dw);
+  for (; ky0 < kh; ++ky0) correlate_valid_weight_grad_rows<A, 1>(x, x_width, dy, out_height, out_width, ky0, kw, dw);
 }
 
 // R rows from oy of O output channels over `count` (<= V * wv) outputs starting at ox:
