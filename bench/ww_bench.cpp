@@ -219,6 +219,7 @@ struct Result {
   double peak_fraction;    // gflops / fma_peak_gflops
   double gbps;  // bytes / median; 0 where bytes is not defined
   double bandwidth_fraction;  // of the measured memory bandwidth
+  double speedup;  // over the first thread count given: the median of the same round's ratios
 };
 
 // Starts VmHWM afresh from the current resident set.
@@ -249,35 +250,52 @@ double measure_copy_bandwidth_gbps(int threads) {
   return best;
 }
 
-Result measure(const Workload& w, int threads, double min_seconds) {
+// Times one workload at each thread count in `threads`, in alternation: round r runs the body once
+// per thread count, so a drift of the shared host's speed falls on every count alike, and the
+// speedup is the median over rounds of the first count's time over each count's in the same round.
+std::vector<Result> measure(const Workload& w, const std::vector<int>& threads, double min_seconds) {
   // Each workload's own peak memory: the tensors earlier workloads left in the allocator's cache
   // (sizes this one may never ask for) go back to the system first.
   ww::ad::empty_cache();
   reset_peak_rss();
-  ww::ops::set_num_threads(threads);
   const std::function<void()> body = w.setup();
-  body();  // warm-up: caches, scratch buffers, allocator
   // A shared machine's neighbours take a varying share of the FMA units: the peak a workload is
   // compared to is measured just before and just after its own timing, not once for the run.
-  const auto fma_peak = [&] { return w.flops > 0 ? ww::ops::measure_fma_peak_gflops(threads, 0.1) : 0.0; };
-  const double peak_before = fma_peak();
-  ww::ops::set_num_threads(threads);
-  std::vector<double> times;
+  const auto fma_peak = [&](int t) { return w.flops > 0 ? ww::ops::measure_fma_peak_gflops(t, 0.1) : 0.0; };
+  std::vector<double> peak_before;
+  for (int t : threads) {
+    ww::ops::set_num_threads(t);
+    body();  // warm-up: caches, scratch buffers, allocator
+    peak_before.push_back(fma_peak(t));
+  }
+  std::vector<std::vector<double>> times(threads.size());
   double total = 0.0;
-  while (times.size() < 5 || (total < min_seconds && times.size() < 1000)) {
-    const auto start = std::chrono::steady_clock::now();
-    body();
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    times.push_back(seconds);
-    total += seconds;
+  while (times[0].size() < 5 || (total < min_seconds * threads.size() && times[0].size() < 1000)) {
+    for (std::size_t i = 0; i < threads.size(); ++i) {
+      ww::ops::set_num_threads(threads[i]);
+      const auto start = std::chrono::steady_clock::now();
+      body();
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      times[i].push_back(seconds);
+      total += seconds;
+    }
   }
   const double rss = peak_rss_mb();
-  const double peak = (peak_before + fma_peak()) / 2;
-  std::sort(times.begin(), times.end());
-  const double median = times[times.size() / 2];
-  const double gflops = w.flops > 0 ? w.flops / median * 1e-9 : 0.0;
-  return {w.name, threads, median * 1e3, times.front() * 1e3, gflops, rss, static_cast<int>(times.size()), peak,
-          peak > 0 ? gflops / peak : 0.0, w.bytes > 0 ? w.bytes / median * 1e-9 : 0.0, 0.0};
+  std::vector<Result> results;
+  for (std::size_t i = 0; i < threads.size(); ++i) {
+    const double peak = (peak_before[i] + fma_peak(threads[i])) / 2;
+    std::vector<double> speedups;
+    for (std::size_t round = 0; round < times[i].size(); ++round) speedups.push_back(times[0][round] / times[i][round]);
+    std::sort(speedups.begin(), speedups.end());
+    std::vector<double> sorted = times[i];
+    std::sort(sorted.begin(), sorted.end());
+    const double median = sorted[sorted.size() / 2];
+    const double gflops = w.flops > 0 ? w.flops / median * 1e-9 : 0.0;
+    results.push_back({w.name, threads[i], median * 1e3, sorted.front() * 1e3, gflops, rss,
+                       static_cast<int>(sorted.size()), peak, peak > 0 ? gflops / peak : 0.0,
+                       w.bytes > 0 ? w.bytes / median * 1e-9 : 0.0, 0.0, speedups[speedups.size() / 2]});
+  }
+  return results;
 }
 
 }  // namespace
@@ -289,9 +307,9 @@ int main(int argc, char** argv) {
   double min_seconds = 0.5;
   bool list_only = false;
   app.add_option("--filter", filter, "regular expression selecting workloads by name (ECMAScript, searched)");
-  app.add_option("--threads", threads, "thread counts to run, e.g. --threads 1 2")->check(CLI::PositiveNumber);
+  app.add_option("--threads", threads, "thread counts, timed in alternation, e.g. --threads 1 2 (speedups are over the first)")->check(CLI::PositiveNumber);
   app.add_option("--format", format, "table or json")->check(CLI::IsMember({"table", "json"}));
-  app.add_option("--min-seconds", min_seconds, "time each workload at least this long")->check(CLI::PositiveNumber);
+  app.add_option("--min-seconds", min_seconds, "time each workload at least this long times the number of thread counts")->check(CLI::PositiveNumber);
   app.add_flag("--list", list_only, "list the workload names and exit");
   CLI11_PARSE(app, argc, argv);
 
@@ -324,17 +342,18 @@ int main(int argc, char** argv) {
   }
   std::vector<Result> results;
   for (const Workload& w : selected) {
-    for (int t : threads) {
-      results.push_back(measure(w, t, min_seconds));
-      Result& r = results.back();
-      if (r.gbps > 0) r.bandwidth_fraction = r.gbps / bandwidth[t];
+    for (Result& r : measure(w, threads, min_seconds)) {
+      if (r.gbps > 0) r.bandwidth_fraction = r.gbps / bandwidth[r.threads];
+      results.push_back(r);
       if (format == "table") {
         if (results.size() == 1) {
-          std::printf("instruction set %s\n%-48s %7s %10s %10s %9s %9s %7s %7s %6s %9s\n", ww::ops::isa_name(ww::ops::current_isa()),
-                      "workload", "threads", "median_ms", "min_ms", "GFLOP/s", "FMA_peak", "%peak", "GB/s", "%bw", "rss_MB");
+          std::printf("instruction set %s\n%-48s %7s %10s %10s %9s %9s %7s %7s %6s %9s %8s\n", ww::ops::isa_name(ww::ops::current_isa()),
+                      "workload", "threads", "median_ms", "min_ms", "GFLOP/s", "FMA_peak", "%peak", "GB/s", "%bw", "rss_MB",
+                      "speedup");
         }
-        std::printf("%-48s %7d %10.3f %10.3f %9.1f %9.1f %7.1f %7.1f %6.1f %9.1f\n", r.name.c_str(), r.threads, r.median_ms, r.min_ms,
-                    r.gflops, r.fma_peak_gflops, 100.0 * r.peak_fraction, r.gbps, 100.0 * r.bandwidth_fraction, r.peak_rss_mb);
+        std::printf("%-48s %7d %10.3f %10.3f %9.1f %9.1f %7.1f %7.1f %6.1f %9.1f %8.2f\n", r.name.c_str(), r.threads, r.median_ms,
+                    r.min_ms, r.gflops, r.fma_peak_gflops, 100.0 * r.peak_fraction, r.gbps, 100.0 * r.bandwidth_fraction,
+                    r.peak_rss_mb, r.speedup);
         std::fflush(stdout);
       }
     }
@@ -345,13 +364,13 @@ int main(int argc, char** argv) {
       const Result& r = results[i];
       std::printf("%s\n  {\"name\": \"%s\", \"threads\": %d, \"median_ms\": %.6f, \"min_ms\": %.6f, \"gflops\": %s, "
                   "\"peak_fraction\": %s, \"fma_peak_gflops\": %s, \"gbps\": %s, \"bandwidth_fraction\": %s, "
-                  "\"peak_rss_mb\": %.1f, \"repeats\": %d, \"isa\": \"%s\"}",
+                  "\"peak_rss_mb\": %.1f, \"repeats\": %d, \"speedup\": %.4f, \"isa\": \"%s\"}",
                   i == 0 ? "" : ",", r.name.c_str(), r.threads, r.median_ms, r.min_ms,
                   r.gflops > 0 ? std::to_string(r.gflops).c_str() : "null",
                   r.gflops > 0 ? std::to_string(r.peak_fraction).c_str() : "null",
                   r.gflops > 0 ? std::to_string(r.fma_peak_gflops).c_str() : "null",
                   r.gbps > 0 ? std::to_string(r.gbps).c_str() : "null",
-                  r.gbps > 0 ? std::to_string(r.bandwidth_fraction).c_str() : "null", r.peak_rss_mb, r.repeats,
+                  r.gbps > 0 ? std::to_string(r.bandwidth_fraction).c_str() : "null", r.peak_rss_mb, r.repeats, r.speedup,
                   ww::ops::isa_name(ww::ops::current_isa()));
     }
     std::printf("\n]\n");
