@@ -69,6 +69,11 @@ Var batchnorm2d(const Var& x, const Var& gamma, const Var& beta, BatchNormState&
 // by bilinear interpolation (align_corners=True, zeros outside) -> [B,N,C].
 Var bilinear_sample(const Var& map, const Var& positions);
 
+// sum |x| (gradient sign(x), 0 at 0) and sum x^2 over every element, as one op each: the same
+// values as sum(abs(x)) and sum(square(x)) without |x| or x^2, or their gradient, in memory.
+Var l1_norm(const Var& x);
+Var squared_norm(const Var& x);
+
 // Mean squared error over all elements; target is treated as a constant.
 Var mse_loss(const Var& prediction, const Var& target);
 // Poisson negative log-likelihood (no constant terms), rate and target [B,N]:

@@ -17,6 +17,21 @@ Var mse_loss(const Var& prediction, const Var& target) {
                         });
 }
 
+namespace {
+Var norm(const char* op, ops::Norm kind, const Var& x) {
+  detail::require_defined(op, "x", x);
+  const std::size_t n = x.numel();
+  return detail::record(op, Tensor::full({}, ops::norm_forward(kind, x.value().data(), n)), {&x},
+                        [x, kind, n](const Tensor& dnorm) {
+                          const detail::GradTarget dx = detail::grad_target(x);
+                          ops::norm_backward(kind, x.value().data(), dnorm.item(), dx.data, dx.overwrite, n);
+                        });
+}
+}  // namespace
+
+Var l1_norm(const Var& x) { return norm("l1_norm", ops::Norm::l1, x); }
+Var squared_norm(const Var& x) { return norm("squared_norm", ops::Norm::squared_l2, x); }
+
 Var poisson_loss(const Var& rate, const Var& target, float eps) {
   detail::require_rank("poisson_loss", "rate", rate, 2);
   detail::require_shape("poisson_loss", "target", target, rate.shape());

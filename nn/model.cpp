@@ -153,7 +153,7 @@ ad::Var Model::penalty(const ad::Var& prediction, std::size_t index) const {
   if (p.smoothness != 0.f) add_penalty(total, p.smoothness, laplace_smoothness(kernels.front(), p.smoothness_normalized));
   for (std::size_t i = 0; i < kernels.size(); ++i) {
     if (i > 0 && p.group_sparsity != 0.f) add_penalty(total, p.group_sparsity, group_sparsity(kernels[i]));
-    if (p.kernel_l2 != 0.f) add_penalty(total, p.kernel_l2, l2(kernels[i]));
+    if (p.kernel_l2 != 0.f) add_penalty(total, p.kernel_l2, ad::squared_norm(kernels[i]));
   }
   return total;
 }

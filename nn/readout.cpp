@@ -49,8 +49,8 @@ class FactorizedReadout : public Readout {
 
   ad::Var penalty(const PenaltyConfig& p, const ad::Var&) const override {
     ad::Var total;
-    if (config_.kind == ReadoutKind::factorized && p.mask_l1 != 0.f) add_penalty(total, p.mask_l1, l1(mask_));
-    if (p.feature_l1 != 0.f) add_penalty(total, p.feature_l1, l1(features_));
+    if (config_.kind == ReadoutKind::factorized && p.mask_l1 != 0.f) add_penalty(total, p.mask_l1, ad::l1_norm(mask_));
+    if (p.feature_l1 != 0.f) add_penalty(total, p.feature_l1, ad::l1_norm(features_));
     if (p.readout_product != 0.f) {
       // sum_n ||m_n||_1 ||w_n||_1
       add_penalty(total, p.readout_product,
@@ -145,7 +145,7 @@ class FullyConnectedReadout : public Readout {
 
   ad::Var penalty(const PenaltyConfig& p, const ad::Var& prediction) const override {
     ad::Var total;
-    if (p.readout_l2 != 0.f) add_penalty(total, p.readout_l2, l2(weight_));
+    if (p.readout_l2 != 0.f) add_penalty(total, p.readout_l2, ad::squared_norm(weight_));
     if (p.activity_l1 != 0.f) add_penalty(total, p.activity_l1, ad::mean(ad::sum(ad::abs(prediction), {1})));
     return total;
   }
@@ -248,7 +248,7 @@ class GaussianReadout : public Readout {
 
   ad::Var penalty(const PenaltyConfig& p, const ad::Var&) const override {
     ad::Var total;
-    if (p.feature_l1 != 0.f) add_penalty(total, p.feature_l1, l1(features_));
+    if (p.feature_l1 != 0.f) add_penalty(total, p.feature_l1, ad::l1_norm(features_));
     return total;
   }
 

@@ -19,9 +19,6 @@ ad::Var group_sparsity(const ad::Var& kernels) {
   return ad::sum(ad::sqrt(ad::add(ad::sum(ad::square(kernels), {2, 3}), 1e-12f)));
 }
 
-ad::Var l2(const ad::Var& x) { return ad::sum(ad::square(x)); }
-ad::Var l1(const ad::Var& x) { return ad::sum(ad::abs(x)); }
-
 void add_penalty(ad::Var& total, float strength, const ad::Var& term) {
   if (strength == 0.f) return;
   const ad::Var scaled = ad::mul(term, strength);

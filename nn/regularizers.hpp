@@ -11,8 +11,6 @@ ad::Var laplace_smoothness(const ad::Var& kernels, bool normalized);
 // Group sparsity: sum over (out, in) pairs of sqrt(sum_{h,w} W^2) (+1e-12 inside the root, so the
 // gradient stays finite at zero).
 ad::Var group_sparsity(const ad::Var& kernels);
-ad::Var l2(const ad::Var& x);  // sum x^2
-ad::Var l1(const ad::Var& x);  // sum |x|
 
 // total += strength * term (total may start undefined); nothing when strength is 0. Callers test
 // the strength before building `term`, so a switched-off penalty adds nothing to the graph.

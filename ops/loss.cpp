@@ -38,6 +38,19 @@ void mse_backward(const float* pred, const float* target, float dloss, float* dp
   });
 }
 
+float norm_forward(Norm norm, const float* x, std::size_t n) {
+  const auto& k = simd::kernels();
+  return static_cast<float>(
+      chunked_sum(n, [&](std::size_t begin, std::size_t end) { return k.norm_sum(norm, x + begin, end - begin); }));
+}
+
+void norm_backward(Norm norm, const float* x, float dnorm, float* dx, bool overwrite_dx, std::size_t n) {
+  const auto& k = simd::kernels();
+  parallel_for(n, loss_grain, [&](std::size_t, std::size_t begin, std::size_t end) {
+    k.norm_backward(norm, x + begin, dx + begin, end - begin, dnorm, overwrite_dx);
+  });
+}
+
 float poisson_forward(const float* rate, const float* target, std::size_t batch,
                       std::size_t neurons, float eps) {
   const auto& k = simd::kernels();

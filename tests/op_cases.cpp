@@ -323,8 +323,19 @@ std::vector<OpCase> build() {
                      [sm, sp](const std::vector<Values>& in) { return ref::bilinear(in[0], sm, in[1], sp); }});
   }
 
-  // Losses (targets are constants).
+  // Losses (targets are constants) and penalties.
   for (const Shape& shape : {Shape{4, 7}, Shape{64, 1001}}) {
+    const std::vector<int> every_axis{0, 1};
+    cases.push_back({"l1_norm/" + ad::shape_string(shape), "l1_norm", {{"x", shape, away_from_zero()}},
+                     [](const std::vector<Var>& in) { return ad::l1_norm(in[0]); },
+                     [shape, every_axis](const std::vector<Values>& in) {
+                       return ref::sum(ref::unary("abs", in[0]), shape, every_axis, false);
+                     }});
+    cases.push_back({"squared_norm/" + ad::shape_string(shape), "squared_norm", {{"x", shape, normal()}},
+                     [](const std::vector<Var>& in) { return ad::squared_norm(in[0]); },
+                     [shape, every_axis](const std::vector<Values>& in) {
+                       return ref::sum(ref::unary("square", in[0]), shape, every_axis, false);
+                     }});
     cases.push_back({"mse_loss/" + ad::shape_string(shape), "mse_loss",
                      {{"prediction", shape, normal()}, {"target", shape, normal(), false}},
                      [](const std::vector<Var>& in) { return ad::mse_loss(in[0], in[1]); },

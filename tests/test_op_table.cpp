@@ -78,7 +78,7 @@ TEST_CASE("the op table covers every differentiable op") {
   for (const OpCase& c : op_cases()) covered.push_back(c.op);
   for (const char* op : {"add", "sub", "mul", "div", "neg", "exp", "log", "abs", "sqrt", "square", "relu", "elu",
                          "softplus", "sigmoid", "tanh", "sum", "mean", "weighted_sum", "reshape", "matmul", "conv2d", "batchnorm2d",
-                         "bilinear_sample", "mse_loss", "poisson_loss"}) {
+                         "bilinear_sample", "l1_norm", "squared_norm", "mse_loss", "poisson_loss"}) {
     INFO(op);
     CHECK(std::find(covered.begin(), covered.end(), op) != covered.end());
   }

@@ -14,6 +14,8 @@ using std::size_t;
 
 enum class UnaryOp : int { neg, exp, log, abs, sqrt, square, relu, elu, softplus, sigmoid, tanh };
 enum class BinaryOp : int { add, sub, mul, div };
+// The norms a penalty sums over a whole tensor: sum |x| and sum x^2.
+enum class Norm : int { l1, squared_l2 };
 
 // The operands of a multi-channel valid cross-correlation of one image: x has `channels` planes
 // of x_height x x_width floats (x_plane apart), y has `out_channels` planes of out_height x
@@ -163,6 +165,10 @@ struct KernelTable {
   double (*squared_error_sum)(const float* p, const float* t, size_t n);
   // dp[i] += scale * (p[i] - t[i]).
   void (*squared_error_backward)(const float* p, const float* t, float* dp, size_t n, float scale);
+  // sum_i |x[i]| (l1) or x[i]^2 (squared_l2), and its gradient dx[i] (+)= scale * d/dx[i]
+  // (sign(x[i]), 0 at 0, or 2 x[i]): a penalty without |x| or x^2 in memory.
+  double (*norm_sum)(Norm norm, const float* x, size_t n);
+  void (*norm_backward)(Norm norm, const float* x, float* dx, size_t n, float scale, bool overwrite);
   // sum_i r[i] - y[i] * log(r[i] + eps).
   double (*poisson_sum)(const float* r, const float* y, size_t n, float eps);
   // dr[i] += scale * (1 - y[i] / (r[i] + eps)).

@@ -52,6 +52,8 @@ KernelTable make_table(const char* name) {
   t.sgd_update = &sgd_update<A>;
   t.fma_throughput = &fma_throughput<A>;
   t.fma_flops_per_iteration = fma_chains * width<A> * 2;
+  t.norm_sum = &norm_sum<A>;
+  t.norm_backward = &norm_backward<A>;
   t.squared_error_sum = &squared_error_sum<A>;
   t.squared_error_backward = &squared_error_backward<A>;
   t.poisson_sum = &poisson_sum<A>;

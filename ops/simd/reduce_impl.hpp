@@ -142,6 +142,26 @@ void strided_affine_backward(const float* dy, const float* x, float* dx, size_t 
 }
 
 template <class A>
+double norm_sum(Norm norm, const float* x, size_t n) {
+  if (norm == Norm::l1) return sum_in_blocks<A>(n, [&](size_t i, size_t count) { return xsimd::abs(load<A>(x + i, count)); });
+  return sum_in_blocks<A>(n, [&](size_t i, size_t count) {
+    const Batch<A> v = load<A>(x + i, count);
+    return v * v;
+  });
+}
+
+template <class A>
+void norm_backward(Norm norm, const float* x, float* dx, size_t n, float scale, bool overwrite) {
+  const Batch<A> zero(0.f), up(scale), down(-scale), twice(2.f * scale);
+  each_batch<A>(n, [&](size_t i, size_t count) {
+    const Batch<A> v = load<A>(x + i, count);
+    // |x|'s gradient is 0 at 0, as abs's (and PyTorch's).
+    const Batch<A> g = norm == Norm::l1 ? xsimd::select(v > zero, up, xsimd::select(v < zero, down, zero)) : twice * v;
+    store_gradient<A>(dx + i, g, count, overwrite);
+  });
+}
+
+template <class A>
 double squared_error_sum(const float* p, const float* t, size_t n) {
   return sum_in_blocks<A>(n, [&](size_t i, size_t count) {
     const Batch<A> d = load<A>(p + i, count) - load<A>(t + i, count);
